@@ -1,0 +1,62 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import Redis from 'ioredis';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '@closeloop/core';
+import { AccessModule } from '@closeloop/access';
+import { APP_CONFIG, AppConfigModule, PersistenceModule } from '@closeloop/persistence';
+import { PlanningModule } from '@closeloop/planning';
+import { AuditController } from './controllers/audit.controller';
+import { CampaignController } from './controllers/campaign.controller';
+import { OfferController } from './controllers/offer.controller';
+import { ProgramController } from './controllers/program.controller';
+import { HealthController, REDIS } from './health/health.controller';
+import { ApiKeyGuard } from './http/auth';
+import { ErrorFilter } from './http/error.filter';
+
+@Module({
+  imports: [
+    PersistenceModule,
+    LoggerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logLevel,
+          // A caller's X-Request-Id is kept (so a send can be followed across systems), else one is made.
+          genReqId: (req, res) => {
+            const given = req.headers['x-request-id'];
+            const id = typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+            res.setHeader('X-Request-Id', id);
+            return id;
+          },
+          redact: ['req.headers.authorization', 'req.headers.cookie'],
+          autoLogging: { ignore: (req) => req.url === '/health' },
+          customProps: (req) => ({ actor: (req as { actor?: { name: string } }).actor?.name }),
+        },
+      }),
+    }),
+    TerminusModule.forRoot({ logger: false }),
+    AccessModule,
+    PlanningModule,
+  ],
+  controllers: [CampaignController, OfferController, ProgramController, AuditController, HealthController],
+  providers: [
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+    { provide: APP_FILTER, useClass: ErrorFilter },
+    {
+      provide: REDIS,
+      inject: [APP_CONFIG],
+      // No offline queue: a health ping while Redis is down fails at once instead of hanging.
+      useFactory: (config: AppConfig) =>
+        new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false }),
+    },
+  ],
+})
+export class AppModule {
+  /** Validates the environment now, at boot, and wires the app to it. */
+  static forRoot(): DynamicModule {
+    return { module: AppModule, imports: [AppConfigModule.forRoot()] };
+  }
+}

@@ -1,0 +1,24 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AccessModule } from '@closeloop/access';
+import { AppConfigModule, PersistenceModule } from '@closeloop/persistence';
+import { ApiKeyCommand, ApiKeyCreateCommand, ApiKeyListCommand, ApiKeyRevokeCommand } from './commands/apikey.command';
+import { DemoCommand } from './commands/demo.command';
+import { MigrateCommand } from './commands/migrate.command';
+
+@Module({
+  imports: [PersistenceModule, AccessModule],
+  providers: [
+    MigrateCommand,
+    ApiKeyCommand,
+    ApiKeyCreateCommand,
+    ApiKeyListCommand,
+    ApiKeyRevokeCommand,
+    DemoCommand,
+  ],
+})
+export class CliModule {
+  /** Validates the environment now, at boot, and wires the app to it. */
+  static forRoot(): DynamicModule {
+    return { module: CliModule, imports: [AppConfigModule.forRoot()] };
+  }
+}

@@ -1,0 +1,34 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { AppConfig } from '@closeloop/core';
+import { APP_CONFIG } from '@closeloop/persistence';
+import { PLANNING_QUEUE, PlanningJob } from '@closeloop/planning';
+import { HEARTBEAT_EVERY_MS, HEARTBEAT_QUEUE, HeartbeatJob } from './queues';
+
+/**
+ * Registers the repeating jobs. Upserts are idempotent, so every worker may run this at boot:
+ * with N workers there is still one scheduler per id, and each tick runs on one worker.
+ */
+@Injectable()
+export class JobSchedulers implements OnApplicationBootstrap {
+  constructor(
+    @InjectQueue(HEARTBEAT_QUEUE) private readonly heartbeat: Queue,
+    @InjectQueue(PLANNING_QUEUE) private readonly planning: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const keep = { removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } };
+    await this.heartbeat.upsertJobScheduler(
+      HeartbeatJob.Beat,
+      { every: HEARTBEAT_EVERY_MS },
+      { name: HeartbeatJob.Beat, opts: keep },
+    );
+    await this.planning.upsertJobScheduler(
+      PlanningJob.LaunchDue,
+      { every: this.config.schedulerIntervalMs },
+      { name: PlanningJob.LaunchDue, opts: keep },
+    );
+  }
+}

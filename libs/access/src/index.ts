@@ -1,0 +1,3 @@
+export { AccessModule } from './access.module';
+export { ApiKeyService, mapApiKey } from './api-key.service';
+export type { ApiKeyView } from './api-key.service';

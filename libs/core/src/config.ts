@@ -1,0 +1,163 @@
+import { ConfigError } from './errors';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface AppConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  host: string;
+  publicUrl: string;
+  smtpUrl?: string;
+  smtpRate?: number;
+  mailFrom?: string;
+  smppUrl?: string;
+  smsFrom?: string;
+  trackingSecrets: string[];
+  trackingSecretIsDefault: boolean;
+  webhookSecret?: string;
+  logLevel: LogLevel;
+  schedulerIntervalMs: number;
+  bodyLimit: string;
+}
+
+export interface ConfigVariable {
+  name: string;
+  required: string;
+  default: string;
+  meaning: string;
+}
+
+/** Every variable the processes read, for the README's configuration table. */
+export const CONFIG_VARIABLES: ConfigVariable[] = [
+  { name: 'DATABASE_URL', required: 'yes*', default: 'local services', meaning: 'PostgreSQL connection string (postgres://...)' },
+  { name: 'REDIS_URL', required: 'yes*', default: 'local services', meaning: 'Redis connection string (redis:// or rediss://)' },
+  { name: 'NODE_ENV', required: 'no', default: 'development', meaning: 'development, test or production' },
+  { name: 'PORT', required: 'no', default: '3000', meaning: 'API port' },
+  { name: 'HOST', required: 'no', default: '127.0.0.1', meaning: 'API bind address (0.0.0.0 in a container)' },
+  { name: 'PUBLIC_URL', required: 'no', default: 'http://localhost:PORT', meaning: 'base URL put into tracking links and unsubscribe headers' },
+  { name: 'SMTP_URL', required: 'no', default: '-', meaning: 'smtp://user:pass@host:587, smtps:// for implicit TLS' },
+  { name: 'SMTP_RATE', required: 'no', default: 'unlimited', meaning: 'messages per second across all workers' },
+  { name: 'MAIL_FROM', required: 'no', default: '-', meaning: 'default From address: an email or "Name <email>"' },
+  { name: 'SMPP_URL', required: 'no', default: '-', meaning: 'smpp://system_id:password@host:2775' },
+  { name: 'SMS_FROM', required: 'no', default: '-', meaning: 'default SMS sender id' },
+  { name: 'TRACKING_SECRET', required: 'in production', default: 'a fixed dev secret', meaning: 'HMAC secrets for tracking tokens, comma-separated, each >= 16 chars; the first signs, all verify' },
+  { name: 'WEBHOOK_SECRET', required: 'no', default: '-', meaning: 'HMAC secret for /v1/webhooks/delivery-events' },
+  { name: 'LOG_LEVEL', required: 'no', default: 'info (warn in test)', meaning: 'fatal, error, warn, info, debug or trace' },
+  { name: 'SCHEDULER_INTERVAL_MS', required: 'no', default: '5000', meaning: 'how often the worker launches due scheduled programs (>= 100)' },
+  { name: 'BODY_LIMIT', required: 'no', default: '1mb', meaning: 'largest JSON request body; larger gets 413' },
+];
+
+const DEV_TRACKING_SECRET = 'closeloop-development-tracking-secret';
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+type Env = Record<string, string | undefined>;
+
+const value = (env: Env, name: string): string | undefined => {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+};
+
+function url(env: Env, name: string, protocols: string[], required: true): string;
+function url(env: Env, name: string, protocols: string[], required?: false): string | undefined;
+function url(env: Env, name: string, protocols: string[], required = false): string | undefined {
+  const v = value(env, name);
+  if (v === undefined) {
+    if (required) throw new ConfigError(name, 'is missing');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(name, `is not a URL (expected ${protocols.map((p) => `${p}//...`).join(' or ')})`);
+  }
+  if (!protocols.includes(parsed.protocol) || !parsed.hostname) {
+    throw new ConfigError(name, `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL with a host`);
+  }
+  return v;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = value(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${v}"`);
+  }
+  return Number(v);
+}
+
+/** Validates the environment once, at boot; anything missing or malformed names its variable. */
+export function parseConfig(env: Env): AppConfig {
+  const nodeEnvRaw = value(env, 'NODE_ENV') ?? 'development';
+  if (!['development', 'test', 'production'].includes(nodeEnvRaw)) {
+    throw new ConfigError('NODE_ENV', `must be development, test or production, got "${nodeEnvRaw}"`);
+  }
+  const nodeEnv = nodeEnvRaw as AppConfig['nodeEnv'];
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'], true);
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = value(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('HOST', `is not a host name or address: "${host}"`);
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const smtpRateRaw = value(env, 'SMTP_RATE');
+  let smtpRate: number | undefined;
+  if (smtpRateRaw !== undefined) {
+    smtpRate = Number(smtpRateRaw);
+    if (!Number.isFinite(smtpRate) || smtpRate <= 0) {
+      throw new ConfigError('SMTP_RATE', `must be a positive number of messages per second, got "${smtpRateRaw}"`);
+    }
+  }
+  const mailFrom = value(env, 'MAIL_FROM');
+  if (mailFrom !== undefined && !/^(?:[^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/.test(mailFrom)) {
+    throw new ConfigError('MAIL_FROM', `must be an email address or "Name <email>", got "${mailFrom}"`);
+  }
+  const smppUrl = url(env, 'SMPP_URL', ['smpp:', 'smpps:']);
+  const smsFrom = value(env, 'SMS_FROM');
+  const secretsRaw = value(env, 'TRACKING_SECRET');
+  let trackingSecrets: string[];
+  if (secretsRaw === undefined) {
+    if (nodeEnv === 'production') throw new ConfigError('TRACKING_SECRET', 'is required in production');
+    trackingSecrets = [DEV_TRACKING_SECRET];
+  } else {
+    trackingSecrets = secretsRaw.split(',').map((s) => s.trim());
+    if (trackingSecrets.some((s) => s.length < 16)) {
+      throw new ConfigError('TRACKING_SECRET', 'must be comma-separated secrets of at least 16 characters each');
+    }
+  }
+  const logLevelRaw = value(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'warn' : 'info');
+  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
+  }
+  const bodyLimit = value(env, 'BODY_LIMIT') ?? '1mb';
+  if (!/^\d+(?:b|kb|mb)$/i.test(bodyLimit)) {
+    throw new ConfigError('BODY_LIMIT', `must be a size such as 512kb or 1mb, got "${bodyLimit}"`);
+  }
+  return {
+    nodeEnv,
+    databaseUrl,
+    redisUrl,
+    port,
+    host,
+    publicUrl,
+    smtpUrl,
+    smtpRate,
+    mailFrom,
+    smppUrl,
+    smsFrom,
+    trackingSecrets,
+    trackingSecretIsDefault: secretsRaw === undefined,
+    webhookSecret: value(env, 'WEBHOOK_SECRET'),
+    logLevel: logLevelRaw as LogLevel,
+    schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 5000, 100, 86_400_000),
+    bodyLimit,
+  };
+}
+
+/** The configuration table as markdown (kept in the README). */
+export function describeConfig(): string {
+  const rows = CONFIG_VARIABLES.map((v) => `| \`${v.name}\` | ${v.required} | ${v.default} | ${v.meaning} |`);
+  return ['| variable | required | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}

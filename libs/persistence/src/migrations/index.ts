@@ -1,0 +1,4 @@
+import { Foundation1764000000000 } from './1764000000000-foundation';
+
+/** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
+export const MIGRATIONS = [Foundation1764000000000];

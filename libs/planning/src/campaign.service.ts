@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  Actor,
+  clampLimit,
+  ConflictError,
+  decodeCursor,
+  encodeCursor,
+  NotFoundError,
+  validateCode,
+  ValidationError,
+} from '@closeloop/core';
+import { AuditService, CampaignEntity, ProgramEntity } from '@closeloop/persistence';
+import { DataSource, EntityManager } from 'typeorm';
+import { CampaignListQueryDto, CampaignView, CreateCampaignDto, UpdateCampaignDto } from './dto/campaign.dto';
+import { Page } from './dto/common.dto';
+import { iso, isUniqueViolation, toDate, whereRef } from './refs';
+
+@Injectable()
+export class CampaignService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(actor: Actor, input: CreateCampaignDto): Promise<CampaignView> {
+    const code = validateCode(input.code, 'code');
+    const startsAt = toDate(input.startsAt) ?? null;
+    const endsAt = toDate(input.endsAt) ?? null;
+    checkDateRange(startsAt, endsAt);
+    const campaign = await this.dataSource.transaction(async (m) => {
+      await this.assertCodeFree(m, code);
+      const now = new Date();
+      const entity = m.create(CampaignEntity, {
+        code,
+        name: input.name.trim(),
+        description: input.description ?? null,
+        objective: input.objective ?? null,
+        owner: input.owner ?? null,
+        startsAt,
+        endsAt,
+        budgetAmount: input.budget ? String(input.budget.amount) : null,
+        budgetCurrency: input.budget?.currency ?? null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await m.insert(CampaignEntity, entity).catch((e: unknown) => {
+        throw isUniqueViolation(e) ? new ConflictError(`campaign code "${code}" is already taken`) : e;
+      });
+      await this.audit.record(m, actor, {
+        action: 'campaign.create',
+        entityType: 'campaign',
+        entityId: entity.id,
+        entityCode: code,
+        changes: { ...input },
+      });
+      return entity;
+    });
+    return mapCampaign(campaign, 0);
+  }
+
+  async get(ref: string): Promise<CampaignView> {
+    const entity = await this.find(this.dataSource.manager, ref);
+    return mapCampaign(entity, await this.countPrograms(this.dataSource.manager, entity.id));
+  }
+
+  async list(query: CampaignListQueryDto): Promise<Page<CampaignView>> {
+    const limit = clampLimit(query.limit);
+    const qb = this.dataSource
+      .getRepository(CampaignEntity)
+      .createQueryBuilder('c')
+      .orderBy('c.created_at', 'ASC')
+      .addOrderBy('c.id', 'ASC')
+      .limit(limit + 1);
+    if (query.cursor) {
+      const { at, id } = decodeCursor(query.cursor);
+      qb.andWhere('(c.created_at, c.id) > (:at, :id)', { at, id });
+    }
+    const rows = await qb.getMany();
+    const page = rows.slice(0, limit);
+    const counts = await this.programCounts(page.map((c) => c.id));
+    const last = page[page.length - 1];
+    return {
+      items: page.map((c) => mapCampaign(c, counts.get(c.id) ?? 0)),
+      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
+    };
+  }
+
+  async update(actor: Actor, ref: string, input: UpdateCampaignDto): Promise<CampaignView> {
+    const entity = await this.dataSource.transaction(async (m) => {
+      const c = await this.find(m, ref, true);
+      if (input.name === null) throw new ValidationError('name cannot be empty', 'name');
+      if (input.name !== undefined) c.name = input.name.trim();
+      if (input.description !== undefined) c.description = input.description;
+      if (input.objective !== undefined) c.objective = input.objective;
+      if (input.owner !== undefined) c.owner = input.owner;
+      const startsAt = toDate(input.startsAt);
+      const endsAt = toDate(input.endsAt);
+      if (startsAt !== undefined) c.startsAt = startsAt;
+      if (endsAt !== undefined) c.endsAt = endsAt;
+      checkDateRange(c.startsAt, c.endsAt);
+      if (input.budget !== undefined) {
+        c.budgetAmount = input.budget ? String(input.budget.amount) : null;
+        c.budgetCurrency = input.budget?.currency ?? null;
+      }
+      c.updatedAt = new Date();
+      await m.save(CampaignEntity, c);
+      await this.audit.record(m, actor, {
+        action: 'campaign.update',
+        entityType: 'campaign',
+        entityId: c.id,
+        entityCode: c.code,
+        changes: { ...input },
+      });
+      return c;
+    });
+    return mapCampaign(entity, await this.countPrograms(this.dataSource.manager, entity.id));
+  }
+
+  /** A campaign can be deleted while every program in it is still a draft (they go with it). */
+  async remove(actor: Actor, ref: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const c = await this.find(m, ref, true);
+      const live = await m
+        .getRepository(ProgramEntity)
+        .createQueryBuilder('p')
+        .where('p.campaign_id = :id AND p.state <> :draft', { id: c.id, draft: 'draft' })
+        .setLock('pessimistic_write')
+        .getMany();
+      if (live.length) {
+        const names = live.map((p) => `${p.code} (${p.state})`).join(', ');
+        throw new ConflictError(
+          `campaign ${c.code} cannot be deleted: programs have left draft: ${names}`,
+        );
+      }
+      await m.delete(ProgramEntity, { campaignId: c.id });
+      await m.delete(CampaignEntity, { id: c.id });
+      await this.audit.record(m, actor, {
+        action: 'campaign.delete',
+        entityType: 'campaign',
+        entityId: c.id,
+        entityCode: c.code,
+      });
+    });
+  }
+
+  /** Finds a campaign by id or code; `lock` takes a row lock for the rest of the transaction. */
+  async find(m: EntityManager, ref: string, lock = false): Promise<CampaignEntity> {
+    const qb = whereRef(m.getRepository(CampaignEntity).createQueryBuilder('c'), 'c', ref);
+    if (lock) qb.setLock('pessimistic_write');
+    const c = await qb.getOne();
+    if (!c) throw new NotFoundError('campaign', ref);
+    return c;
+  }
+
+  private async assertCodeFree(m: EntityManager, code: string): Promise<void> {
+    const taken = await m
+      .getRepository(CampaignEntity)
+      .createQueryBuilder('c')
+      .where('lower(c.code) = lower(:code)', { code })
+      .getCount();
+    if (taken) throw new ConflictError(`campaign code "${code}" is already taken`);
+  }
+
+  private async countPrograms(m: EntityManager, campaignId: string): Promise<number> {
+    return m.getRepository(ProgramEntity).count({ where: { campaignId } });
+  }
+
+  private async programCounts(ids: string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows: { campaign_id: string; n: string }[] = await this.dataSource.query(
+      'SELECT campaign_id, count(*) AS n FROM program WHERE campaign_id = ANY($1) GROUP BY campaign_id',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.campaign_id, Number(r.n)]));
+  }
+}
+
+function checkDateRange(startsAt: Date | null, endsAt: Date | null): void {
+  if (startsAt && endsAt && endsAt < startsAt) {
+    throw new ValidationError('endsAt must not be before startsAt', 'endsAt');
+  }
+}
+
+export function mapCampaign(c: CampaignEntity, programCount: number): CampaignView {
+  return {
+    id: c.id,
+    code: c.code,
+    name: c.name,
+    description: c.description,
+    objective: c.objective,
+    owner: c.owner,
+    startsAt: iso(c.startsAt),
+    endsAt: iso(c.endsAt),
+    budget:
+      c.budgetAmount !== null && c.budgetCurrency
+        ? { amount: Number(c.budgetAmount), currency: c.budgetCurrency.trim() }
+        : null,
+    programCount,
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,12 @@
+export { PlanningModule } from './planning.module';
+export { CampaignService, mapCampaign } from './campaign.service';
+export { OfferService, mapOffer } from './offer.service';
+export { ProgramService } from './program.service';
+export { CLOCK, PROGRAM_LAUNCH_LISTENERS } from './launch';
+export type { ProgramLaunchListener } from './launch';
+export * from './dto/common.dto';
+export * from './dto/campaign.dto';
+export * from './dto/offer.dto';
+export * from './dto/program.dto';
+export { PLANNING_QUEUE, PlanningJob } from './queues';
+export type { PlanningJobPayloads } from './queues';
