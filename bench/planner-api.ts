@@ -24,7 +24,9 @@ export const plannerApi: Scenario = {
   description: `create ${PROGRAMS} programs x 3 cells: POST /v1/campaigns/:id/programs vs plain pg inserts`,
   async run(ctx: BenchContext) {
     const env = { DATABASE_URL: ctx.databaseUrl, REDIS_URL: ctx.redisUrl };
-    const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env).trimEnd().split('\n');
+    const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env)
+      .trimEnd()
+      .split('\n');
     const key = out[out.length - 1];
     const port = await freePort();
     const api = startApp('api', { ...env, PORT: String(port) });

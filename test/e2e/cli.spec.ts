@@ -65,7 +65,11 @@ describe('operator CLI (the built program, run as a process)', () => {
   });
 
   it('stops at start naming a missing or malformed variable', async () => {
-    const missing = await runCli(['apikey', 'list'], { ...env, DATABASE_URL: undefined, CLOSELOOP_NO_LOCAL_SERVICES: '1' });
+    const missing = await runCli(['apikey', 'list'], {
+      ...env,
+      DATABASE_URL: undefined,
+      CLOSELOOP_NO_LOCAL_SERVICES: '1',
+    });
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('DATABASE_URL');
     const malformed = await runCli(['apikey', 'list'], { ...env, PORT: 'eighty' });

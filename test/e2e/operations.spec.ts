@@ -29,7 +29,13 @@ describe('operations: OpenAPI, health, error shapes', () => {
     ]) {
       expect(Object.keys(doc.paths)).toContain(path);
     }
-    for (const schema of ['CreateCampaignDto', 'CreateProgramDto', 'CreateCellDto', 'CreateOfferDto', 'ErrorResponse']) {
+    for (const schema of [
+      'CreateCampaignDto',
+      'CreateProgramDto',
+      'CreateCellDto',
+      'CreateOfferDto',
+      'ErrorResponse',
+    ]) {
       expect(Object.keys(doc.components.schemas)).toContain(schema);
     }
     const launch = doc.paths['/v1/programs/{id}/launch'].post;
@@ -54,7 +60,11 @@ describe('operations: OpenAPI, health, error shapes', () => {
       .set('Content-Type', 'application/json')
       .send('{"code": ')
       .expect(400);
-    expect(malformed.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'request body is not valid JSON' });
+    expect(malformed.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'request body is not valid JSON',
+    });
     const unknown = await api.as('admin').get('/v1/nothing-here').expect(404);
     expect(unknown.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
   });

@@ -41,7 +41,9 @@ describe('planner: campaign -> program -> cells', () => {
     it('refuses a duplicate code case-insensitively with 409', async () => {
       const body = aCampaign();
       await m().post('/v1/campaigns', body).expect(201);
-      const dup = await m().post('/v1/campaigns', { ...body, code: body.code.toLowerCase() }).expect(409);
+      const dup = await m()
+        .post('/v1/campaigns', { ...body, code: body.code.toLowerCase() })
+        .expect(409);
       expect(dup.body).toEqual({
         statusCode: 409,
         error: 'Conflict',
@@ -64,7 +66,9 @@ describe('planner: campaign -> program -> cells', () => {
         .post('/v1/campaigns', aCampaign({ startsAt: '2026-05-01T00:00:00Z', endsAt: '2026-04-01T00:00:00Z' }))
         .expect(400);
       expect(dates.body.message).toContain('endsAt');
-      const badCode = await m().post('/v1/campaigns', aCampaign({ code: 'has space' })).expect(400);
+      const badCode = await m()
+        .post('/v1/campaigns', aCampaign({ code: 'has space' }))
+        .expect(400);
       expect(badCode.body.message).toContain('code');
     });
 
@@ -114,11 +118,17 @@ describe('planner: campaign -> program -> cells', () => {
     it('validates value by type, and refuses to delete an offer in use', async () => {
       const pct = await m().post('/v1/offers', anOffer()).expect(201);
       expect(pct.body).toMatchObject({ type: 'percent_off', value: 10 });
-      const noCurrency = await m().post('/v1/offers', anOffer({ type: 'amount_off', value: 500 })).expect(400);
+      const noCurrency = await m()
+        .post('/v1/offers', anOffer({ type: 'amount_off', value: 500 }))
+        .expect(400);
       expect(noCurrency.body.message).toContain('currency');
-      const badPct = await m().post('/v1/offers', anOffer({ value: 150 })).expect(400);
+      const badPct = await m()
+        .post('/v1/offers', anOffer({ value: 150 }))
+        .expect(400);
       expect(badPct.body.message).toContain('value');
-      const ship = await m().post('/v1/offers', anOffer({ type: 'free_shipping', value: undefined })).expect(201);
+      const ship = await m()
+        .post('/v1/offers', anOffer({ type: 'free_shipping', value: undefined }))
+        .expect(201);
       expect(ship.body.value).toBeNull();
 
       const { program } = await campaignWithProgram({ offer: pct.body.code.toLowerCase() });
@@ -157,7 +167,11 @@ describe('planner: campaign -> program -> cells', () => {
       const { program } = await campaignWithProgram({ cells: [] });
       const custom = uniqueCode('RC').replace(/[^A-Z0-9]/g, '');
       const cell = await m()
-        .post(`/v1/programs/${program.id}/cells`, { code: uniqueCode('C'), weight: 100, responseCode: custom.toLowerCase() })
+        .post(`/v1/programs/${program.id}/cells`, {
+          code: uniqueCode('C'),
+          weight: 100,
+          responseCode: custom.toLowerCase(),
+        })
         .expect(201);
       expect(cell.body.responseCode).toBe(custom);
       await m().delete(`/v1/cells/${cell.body.id}`).expect(204);
@@ -175,7 +189,12 @@ describe('planner: campaign -> program -> cells', () => {
       const dupInBody = await m()
         .post(
           `/v1/campaigns/${(await m().post('/v1/campaigns', aCampaign()).expect(201)).body.id}/programs`,
-          aProgram({ cells: [{ code: 'X1', weight: 50 }, { code: 'x1', weight: 50 }] }),
+          aProgram({
+            cells: [
+              { code: 'X1', weight: 50 },
+              { code: 'x1', weight: 50 },
+            ],
+          }),
         )
         .expect(400);
       expect(dupInBody.body.message).toContain('cells[1].code');
@@ -189,11 +208,16 @@ describe('planner: campaign -> program -> cells', () => {
     it('validates weights: positive, at most 100', async () => {
       const { program } = await campaignWithProgram({ cells: [] });
       for (const weight of [0, -3, 101]) {
-        const res = await m().post(`/v1/programs/${program.id}/cells`, { code: uniqueCode('W'), weight }).expect(400);
+        const res = await m()
+          .post(`/v1/programs/${program.id}/cells`, { code: uniqueCode('W'), weight })
+          .expect(400);
         expect(res.body.message).toContain('weight');
       }
       const nested = await m()
-        .post(`/v1/campaigns/${program.campaign.id}/programs`, aProgram({ cells: [{ code: uniqueCode('W'), weight: 'ten' }] }))
+        .post(
+          `/v1/campaigns/${program.campaign.id}/programs`,
+          aProgram({ cells: [{ code: uniqueCode('W'), weight: 'ten' }] }),
+        )
         .expect(400);
       expect(nested.body.message).toContain('cells[0].weight');
     });
@@ -219,7 +243,9 @@ describe('planner: campaign -> program -> cells', () => {
       const allControl = await m().post(`/v1/programs/${controls.program.id}/launch`).expect(409);
       expect(allControl.body.message).toContain('control');
 
-      await m().post(`/v1/programs/${program.id}/cells`, { code: `${prefix}-CTL`, weight: 10, isControl: true }).expect(201);
+      await m()
+        .post(`/v1/programs/${program.id}/cells`, { code: `${prefix}-CTL`, weight: 10, isControl: true })
+        .expect(201);
       const ok = await m().post(`/v1/programs/${program.id}/launch`).expect(200);
       expect(ok.body.state).toBe('running');
       expect(ok.body.launchedAt).not.toBeNull();
@@ -255,7 +281,9 @@ describe('planner: campaign -> program -> cells', () => {
       const { program } = await campaignWithProgram();
       const future = new Date(Date.now() + 3600_000).toISOString();
       await m().post(`/v1/programs/${program.id}/schedule`, { scheduledAt: future }).expect(200);
-      const addCell = await m().post(`/v1/programs/${program.id}/cells`, { code: uniqueCode('Z'), weight: 1 }).expect(409);
+      const addCell = await m()
+        .post(`/v1/programs/${program.id}/cells`, { code: uniqueCode('Z'), weight: 1 })
+        .expect(409);
       expect(addCell.body.message).toContain('scheduled');
       await m().patch(`/v1/cells/${program.cells[0].id}`, { weight: 50 }).expect(409);
       await m().delete(`/v1/cells/${program.cells[0].id}`).expect(409);
@@ -264,7 +292,9 @@ describe('planner: campaign -> program -> cells', () => {
       const renamed = await m().patch(`/v1/programs/${program.id}`, { name: 'New name' }).expect(200);
       expect(renamed.body.name).toBe('New name');
       const later = new Date(Date.now() + 7200_000).toISOString();
-      expect((await m().patch(`/v1/programs/${program.id}`, { scheduledAt: later }).expect(200)).body.scheduledAt).toBe(later);
+      expect((await m().patch(`/v1/programs/${program.id}`, { scheduledAt: later }).expect(200)).body.scheduledAt).toBe(
+        later,
+      );
       await m().delete(`/v1/programs/${program.id}`).expect(409);
     });
 
@@ -274,7 +304,9 @@ describe('planner: campaign -> program -> cells', () => {
         .patch(`/v1/programs/${program.id}`, { channel: 'sms', sample: { percent: 25 }, seed: 42, segment: 'vip' })
         .expect(200);
       expect(edited.body).toMatchObject({ channel: 'sms', sample: { percent: 25 }, seed: 42, segment: 'vip' });
-      const both = await m().patch(`/v1/programs/${program.id}`, { sample: { size: 5, percent: 5 } }).expect(400);
+      const both = await m()
+        .patch(`/v1/programs/${program.id}`, { sample: { size: 5, percent: 5 } })
+        .expect(400);
       expect(both.body.message).toContain('sample');
       const cell = await m().patch(`/v1/cells/${program.cells[0].code}`, { weight: 40, name: 'A prime' }).expect(200);
       expect(cell.body).toMatchObject({ weight: 40, name: 'A prime' });
@@ -286,7 +318,11 @@ describe('planner: campaign -> program -> cells', () => {
 
     it('lists programs filtered by campaign, state and channel', async () => {
       const { campaign, program } = await campaignWithProgram();
-      const second = (await m().post(`/v1/campaigns/${campaign.id}/programs`, aProgram({ channel: 'sms' })).expect(201)).body;
+      const second = (
+        await m()
+          .post(`/v1/campaigns/${campaign.id}/programs`, aProgram({ channel: 'sms' }))
+          .expect(201)
+      ).body;
       await m().post(`/v1/programs/${second.id}/launch`).expect(200);
       const all = await m().get(`/v1/campaigns/${campaign.code}/programs`).expect(200);
       expect(all.body.items.map((p: { id: string }) => p.id)).toEqual([program.id, second.id]);

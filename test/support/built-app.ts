@@ -5,10 +5,24 @@ export const ROOT = join(__dirname, '..', '..');
 
 /** Compiles apps and libs once per test file (swc, about a second), as `npm run build` does. */
 export function buildOnce(): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/@swc/cli/bin/swc.js'), 'apps', 'libs', 'bench', '-d', 'dist', '--ignore', '**/*.spec.ts', '--quiet'], {
-    cwd: ROOT,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/@swc/cli/bin/swc.js'),
+      'apps',
+      'libs',
+      'bench',
+      '-d',
+      'dist',
+      '--ignore',
+      '**/*.spec.ts',
+      '--quiet',
+    ],
+    {
+      cwd: ROOT,
+      stdio: 'pipe',
+    },
+  );
 }
 
 export interface RunResult {

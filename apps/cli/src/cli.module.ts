@@ -7,14 +7,7 @@ import { MigrateCommand } from './commands/migrate.command';
 
 @Module({
   imports: [PersistenceModule, AccessModule],
-  providers: [
-    MigrateCommand,
-    ApiKeyCommand,
-    ApiKeyCreateCommand,
-    ApiKeyListCommand,
-    ApiKeyRevokeCommand,
-    DemoCommand,
-  ],
+  providers: [MigrateCommand, ApiKeyCommand, ApiKeyCreateCommand, ApiKeyListCommand, ApiKeyRevokeCommand, DemoCommand],
 })
 export class CliModule {
   /** Validates the environment now, at boot, and wires the app to it. */

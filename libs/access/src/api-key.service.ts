@@ -38,7 +38,11 @@ export class ApiKeyService {
       .where('lower(k.name) = lower(:name) AND k.revoked_at IS NULL', { name })
       .getCount();
     if (existing) throw new ConflictError(`an active API key named "${name}" already exists`);
-    const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+    const prefix = randomBytes(9)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0')
+      .slice(0, 12);
     const secret = randomBytes(32).toString('base64url');
     const entity = await this.keys.save(
       this.keys.create({

@@ -28,9 +28,7 @@ export function weightSum(cells: readonly Pick<CellWeightInput, 'weight'>[]): nu
   return cells.reduce((sum, c) => sum + units(c.weight), 0) / SCALE;
 }
 
-export function checkLaunchableCells(
-  cells: readonly CellWeightInput[],
-): { ok: true } | { ok: false; reason: string } {
+export function checkLaunchableCells(cells: readonly CellWeightInput[]): { ok: true } | { ok: false; reason: string } {
   if (cells.length === 0) return { ok: false, reason: 'the program has no cells' };
   const total = cells.reduce((sum, c) => sum + units(c.weight), 0);
   if (total !== 100 * SCALE) {

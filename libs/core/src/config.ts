@@ -31,21 +31,51 @@ export interface ConfigVariable {
 
 /** Every variable the processes read, for the README's configuration table. */
 export const CONFIG_VARIABLES: ConfigVariable[] = [
-  { name: 'DATABASE_URL', required: 'yes*', default: 'local services', meaning: 'PostgreSQL connection string (postgres://...)' },
-  { name: 'REDIS_URL', required: 'yes*', default: 'local services', meaning: 'Redis connection string (redis:// or rediss://)' },
+  {
+    name: 'DATABASE_URL',
+    required: 'yes*',
+    default: 'local services',
+    meaning: 'PostgreSQL connection string (postgres://...)',
+  },
+  {
+    name: 'REDIS_URL',
+    required: 'yes*',
+    default: 'local services',
+    meaning: 'Redis connection string (redis:// or rediss://)',
+  },
   { name: 'NODE_ENV', required: 'no', default: 'development', meaning: 'development, test or production' },
   { name: 'PORT', required: 'no', default: '3000', meaning: 'API port' },
   { name: 'HOST', required: 'no', default: '127.0.0.1', meaning: 'API bind address (0.0.0.0 in a container)' },
-  { name: 'PUBLIC_URL', required: 'no', default: 'http://localhost:PORT', meaning: 'base URL put into tracking links and unsubscribe headers' },
+  {
+    name: 'PUBLIC_URL',
+    required: 'no',
+    default: 'http://localhost:PORT',
+    meaning: 'base URL put into tracking links and unsubscribe headers',
+  },
   { name: 'SMTP_URL', required: 'no', default: '-', meaning: 'smtp://user:pass@host:587, smtps:// for implicit TLS' },
   { name: 'SMTP_RATE', required: 'no', default: 'unlimited', meaning: 'messages per second across all workers' },
   { name: 'MAIL_FROM', required: 'no', default: '-', meaning: 'default From address: an email or "Name <email>"' },
   { name: 'SMPP_URL', required: 'no', default: '-', meaning: 'smpp://system_id:password@host:2775' },
   { name: 'SMS_FROM', required: 'no', default: '-', meaning: 'default SMS sender id' },
-  { name: 'TRACKING_SECRET', required: 'in production', default: 'a fixed dev secret', meaning: 'HMAC secrets for tracking tokens, comma-separated, each >= 16 chars; the first signs, all verify' },
+  {
+    name: 'TRACKING_SECRET',
+    required: 'in production',
+    default: 'a fixed dev secret',
+    meaning: 'HMAC secrets for tracking tokens, comma-separated, each >= 16 chars; the first signs, all verify',
+  },
   { name: 'WEBHOOK_SECRET', required: 'no', default: '-', meaning: 'HMAC secret for /v1/webhooks/delivery-events' },
-  { name: 'LOG_LEVEL', required: 'no', default: 'info (warn in test)', meaning: 'fatal, error, warn, info, debug or trace' },
-  { name: 'SCHEDULER_INTERVAL_MS', required: 'no', default: '5000', meaning: 'how often the worker launches due scheduled programs (>= 100)' },
+  {
+    name: 'LOG_LEVEL',
+    required: 'no',
+    default: 'info (warn in test)',
+    meaning: 'fatal, error, warn, info, debug or trace',
+  },
+  {
+    name: 'SCHEDULER_INTERVAL_MS',
+    required: 'no',
+    default: '5000',
+    meaning: 'how often the worker launches due scheduled programs (>= 100)',
+  },
   { name: 'BODY_LIMIT', required: 'no', default: '1mb', meaning: 'largest JSON request body; larger gets 413' },
 ];
 

@@ -67,7 +67,6 @@ export function assertEditable(
   if (programEditPolicy(state)[what]) return;
   const where = PROGRAM_STATES.filter((s) => programEditPolicy(s)[what]);
   throw new ConflictError(
-    `${field} cannot change while the program is ${state}` +
-      (where.length ? ` (only in ${where.join(' or ')})` : ''),
+    `${field} cannot change while the program is ${state}` + (where.length ? ` (only in ${where.join(' or ')})` : ''),
   );
 }

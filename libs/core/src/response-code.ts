@@ -38,7 +38,10 @@ export function isResponseCodeChecksumValid(code: string): boolean {
 
 /** What people type: any case, with spaces or hyphens. */
 export function normalizeResponseCode(input: string): string {
-  return input.trim().toUpperCase().replace(/[\s-]+/g, '');
+  return input
+    .trim()
+    .toUpperCase()
+    .replace(/[\s-]+/g, '');
 }
 
 /** A response code chosen by the marketer (e.g. printed on a coupon): no checksum required. */

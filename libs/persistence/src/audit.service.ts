@@ -63,15 +63,15 @@ export class AuditService {
       qb.andWhere('a.id < :id', { id: position.id });
     }
     if (query.entityType) qb.andWhere('a.entity_type = :t', { t: query.entityType });
-    if (query.entityId) qb.andWhere('(a.entity_id::text = :e OR lower(a.entity_code) = lower(:e))', { e: query.entityId });
+    if (query.entityId)
+      qb.andWhere('(a.entity_id::text = :e OR lower(a.entity_code) = lower(:e))', { e: query.entityId });
     if (query.actor) qb.andWhere('lower(a.actor_name) = lower(:n)', { n: query.actor });
     const rows = await qb.getMany();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
       items: page.map(mapAuditEntry),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ at: last.at.toISOString(), id: last.id }) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.at.toISOString(), id: last.id }) : null,
     };
   }
 }

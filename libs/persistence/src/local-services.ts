@@ -13,7 +13,9 @@ export function findRepoRoot(from = __dirname): string | null {
 }
 
 interface ServicesApi {
-  ensureServices(options?: { quiet?: boolean }): Promise<{ databaseUrl: string; redisUrl: string; startedHere: boolean }>;
+  ensureServices(options?: {
+    quiet?: boolean;
+  }): Promise<{ databaseUrl: string; redisUrl: string; startedHere: boolean }>;
   readState?(): { databaseUrl?: string; redisUrl?: string } | null;
 }
 

@@ -12,11 +12,7 @@ export class SnakeNamingStrategy extends DefaultNamingStrategy implements Naming
     return userSpecifiedName ?? snake(targetName);
   }
 
-  override columnName(
-    propertyName: string,
-    customName: string | undefined,
-    embeddedPrefixes: string[],
-  ): string {
+  override columnName(propertyName: string, customName: string | undefined, embeddedPrefixes: string[]): string {
     return snake(embeddedPrefixes.concat(customName ?? propertyName).join('_'));
   }
 

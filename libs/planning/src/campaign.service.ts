@@ -129,9 +129,7 @@ export class CampaignService {
         .getMany();
       if (live.length) {
         const names = live.map((p) => `${p.code} (${p.state})`).join(', ');
-        throw new ConflictError(
-          `campaign ${c.code} cannot be deleted: programs have left draft: ${names}`,
-        );
+        throw new ConflictError(`campaign ${c.code} cannot be deleted: programs have left draft: ${names}`);
       }
       await m.delete(ProgramEntity, { campaignId: c.id });
       await m.delete(CampaignEntity, { id: c.id });

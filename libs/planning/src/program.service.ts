@@ -24,7 +24,7 @@ import {
   ValidationError,
   weightSum,
 } from '@closeloop/core';
-import { AuditService, CampaignEntity, CellEntity, ProgramEntity } from '@closeloop/persistence';
+import { AuditService, CellEntity, ProgramEntity } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignService } from './campaign.service';
 import { Page } from './dto/common.dto';
@@ -182,7 +182,8 @@ export class ProgramService {
       if (input.scheduledAt !== undefined) {
         const at = toDate(input.scheduledAt) ?? null;
         if (state === 'scheduled') {
-          if (!at) throw new ValidationError('scheduledAt cannot be cleared while scheduled: unschedule first', 'scheduledAt');
+          if (!at)
+            throw new ValidationError('scheduledAt cannot be cleared while scheduled: unschedule first', 'scheduledAt');
           this.assertFuture(at);
         }
         p.scheduledAt = at;
@@ -551,7 +552,10 @@ function checkCellBatch(cells: CreateCellDto[]): void {
   cells.forEach((c, i) => {
     const key = typeof c.code === 'string' ? c.code.trim().toLowerCase() : '';
     if (seen.has(key)) {
-      throw new ValidationError(`cells[${i}].code repeats cells[${seen.get(key)}].code "${c.code}"`, `cells[${i}].code`);
+      throw new ValidationError(
+        `cells[${i}].code repeats cells[${seen.get(key)}].code "${c.code}"`,
+        `cells[${i}].code`,
+      );
     }
     seen.set(key, i);
   });

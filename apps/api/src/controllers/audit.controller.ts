@@ -23,6 +23,12 @@ export class AuditController {
   @ApiOperation({ summary: 'Who changed what and when (newest first)' })
   @ApiErrors(400)
   list(@Query() q: AuditQueryDto) {
-    return this.audit.list({ limit: q.limit, cursor: q.cursor, entityType: q.entityType, entityId: q.entity, actor: q.actor });
+    return this.audit.list({
+      limit: q.limit,
+      cursor: q.cursor,
+      entityType: q.entityType,
+      entityId: q.entity,
+      actor: q.actor,
+    });
   }
 }

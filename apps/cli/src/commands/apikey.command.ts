@@ -32,7 +32,15 @@ export class ApiKeyListCommand extends CommandRunner {
 
   async run(_: string[], options: { all?: boolean }): Promise<void> {
     const keys = await this.keys.list(options.all ?? false);
-    const rows = keys.map((k) => [k.id, k.name, k.role, `cl_${k.prefix}_…`, k.createdAt, k.lastUsedAt ?? '-', k.revokedAt ?? '-']);
+    const rows = keys.map((k) => [
+      k.id,
+      k.name,
+      k.role,
+      `cl_${k.prefix}_…`,
+      k.createdAt,
+      k.lastUsedAt ?? '-',
+      k.revokedAt ?? '-',
+    ]);
     const header = ['id', 'name', 'role', 'key', 'created', 'last used', 'revoked'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     for (const row of [header, ...rows]) {

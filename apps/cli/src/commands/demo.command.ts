@@ -87,7 +87,9 @@ export class DemoCommand extends CommandRunner {
       endsAt: '2026-12-31T23:59:59Z',
       budget: { amount: 2_500_000, currency: 'EUR' },
     });
-    say(`   campaign ${campaign.code}: "${campaign.name}", budget ${(campaign.budget.amount / 100).toFixed(2)} ${campaign.budget.currency}`);
+    say(
+      `   campaign ${campaign.code}: "${campaign.name}", budget ${(campaign.budget.amount / 100).toFixed(2)} ${campaign.budget.currency}`,
+    );
     const offer = await must('POST', '/v1/offers', {
       code: `SAVE10-${run}`,
       name: '10% off your next order',
@@ -144,10 +146,14 @@ export class DemoCommand extends CommandRunner {
     say('Demo finished.');
   }
 
-  private printCells(cells: { code: string; name: string; weight: number; isControl: boolean; responseCode: string }[]) {
+  private printCells(
+    cells: { code: string; name: string; weight: number; isControl: boolean; responseCode: string }[],
+  ) {
     say(`   ${'cell'.padEnd(24)} ${'weight'.padStart(6)}  ${'control'.padEnd(7)}  response code  name`);
     for (const c of cells) {
-      say(`   ${c.code.padEnd(24)} ${`${c.weight}%`.padStart(6)}  ${(c.isControl ? 'yes' : 'no').padEnd(7)}  ${c.responseCode.padEnd(13)}  ${c.name}`);
+      say(
+        `   ${c.code.padEnd(24)} ${`${c.weight}%`.padStart(6)}  ${(c.isControl ? 'yes' : 'no').padEnd(7)}  ${c.responseCode.padEnd(13)}  ${c.name}`,
+      );
     }
   }
 

@@ -7,11 +7,4 @@ import { ProgramEntity } from './program.entity';
 
 export { ApiKeyEntity, AuditEntryEntity, CampaignEntity, CellEntity, OfferEntity, ProgramEntity };
 
-export const ENTITIES = [
-  ApiKeyEntity,
-  AuditEntryEntity,
-  CampaignEntity,
-  CellEntity,
-  OfferEntity,
-  ProgramEntity,
-];
+export const ENTITIES = [ApiKeyEntity, AuditEntryEntity, CampaignEntity, CellEntity, OfferEntity, ProgramEntity];

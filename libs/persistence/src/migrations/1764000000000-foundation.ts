@@ -20,9 +20,7 @@ export class Foundation1764000000000 implements MigrationInterface {
         last_used_at timestamptz,
         revoked_at timestamptz
       )`);
-    await q.query(
-      `CREATE UNIQUE INDEX api_key_active_name_key ON api_key (lower(name)) WHERE revoked_at IS NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX api_key_active_name_key ON api_key (lower(name)) WHERE revoked_at IS NULL`);
 
     await q.query(`
       CREATE TABLE audit_entry (
@@ -105,9 +103,7 @@ export class Foundation1764000000000 implements MigrationInterface {
     await q.query(`CREATE INDEX program_campaign_idx ON program (campaign_id, created_at, id)`);
     await q.query(`CREATE INDEX program_created_idx ON program (created_at, id)`);
     // The scheduler polls this: only scheduled programs are in it, so it stays tiny.
-    await q.query(
-      `CREATE INDEX program_due_idx ON program (scheduled_at) WHERE state = 'scheduled'`,
-    );
+    await q.query(`CREATE INDEX program_due_idx ON program (scheduled_at) WHERE state = 'scheduled'`);
 
     await q.query(`
       CREATE TABLE response_code (
