@@ -142,7 +142,8 @@ export class DemoCommand extends CommandRunner {
     for (const item of NOT_BUILT_YET) say(`   - ${item}`);
 
     await this.keys.revoke(apiKey.id);
-    say(`\nThe plan is in the database: GET ${base}/v1/programs/${draft.code} (with an API key).`);
+    say(`\nThe plan stays in the database: \`npm run start:api\`, then GET /v1/programs/${draft.code} with an API key`);
+    say('(`npm run --silent cli -- apikey create --role analyst --name me`). `npm run services -- down` stops PostgreSQL and Redis.');
     say('Demo finished.');
   }
 
