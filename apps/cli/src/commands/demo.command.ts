@@ -143,7 +143,9 @@ export class DemoCommand extends CommandRunner {
 
     await this.keys.revoke(apiKey.id);
     say(`\nThe plan stays in the database: \`npm run start:api\`, then GET /v1/programs/${draft.code} with an API key`);
-    say('(`npm run --silent cli -- apikey create --role analyst --name me`). `npm run services -- down` stops PostgreSQL and Redis.');
+    say(
+      '(`npm run --silent cli -- apikey create --role analyst --name me`). `npm run services -- down` stops PostgreSQL and Redis.',
+    );
     say('Demo finished.');
   }
 
