@@ -1,0 +1,101 @@
+import fc from 'fast-check';
+import request from 'supertest';
+import { startTestApi, TestApi } from '../support/test-api';
+import { aCampaign, aProgram } from '../support/factories';
+
+/** RELIABILITY.md: no input makes a 500; every refusal has the error shape and changes nothing. */
+describe('fuzzing the planner edges', () => {
+  let api: TestApi;
+  let campaignId: string;
+  let programId: string;
+  let cellId: string;
+  beforeAll(async () => {
+    api = await startTestApi();
+    campaignId = (await api.as('marketer').post('/v1/campaigns', aCampaign()).expect(201)).body.id;
+    const program = (await api.as('marketer').post(`/v1/campaigns/${campaignId}/programs`, aProgram()).expect(201))
+      .body;
+    programId = program.id;
+    cellId = program.cells[0].id;
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const jsonValue = fc.jsonValue({ maxDepth: 3 });
+  const fieldish = fc.constantFrom(
+    'code',
+    'name',
+    'channel',
+    'weight',
+    'isControl',
+    'cells',
+    'budget',
+    'startsAt',
+    'endsAt',
+    'sample',
+    'seed',
+    'offer',
+    'type',
+    'value',
+    'currency',
+    'scheduledAt',
+    'attributionWindowDays',
+    'responseCode',
+    '__proto__',
+    'constructor',
+  );
+  const body = fc.oneof(
+    fc.dictionary(fieldish, jsonValue, { maxKeys: 8 }),
+    fc.dictionary(fc.string(), jsonValue, { maxKeys: 4 }),
+    jsonValue,
+  );
+  const targets: [string, () => string][] = [
+    ['post', () => '/v1/campaigns'],
+    ['patch', () => `/v1/campaigns/${campaignId}`],
+    ['post', () => `/v1/campaigns/${campaignId}/programs`],
+    ['patch', () => `/v1/programs/${programId}`],
+    ['post', () => `/v1/programs/${programId}/cells`],
+    ['patch', () => `/v1/cells/${cellId}`],
+    ['post', () => `/v1/programs/${programId}/schedule`],
+    ['post', () => '/v1/offers'],
+  ];
+
+  it('answers every random body with a 2xx or a 4xx in the error shape, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...targets), body, async ([method, path], payload) => {
+        // Sent as JSON text, as a real client would, so top-level scalars and arrays arrive too.
+        const res = await request(api.app.getHttpServer())
+          [method as 'post' | 'patch'](path())
+          .set('Authorization', `Bearer ${api.keys.marketer}`)
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(payload));
+        expect(res.status).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(res.body).toEqual({ statusCode: res.status, error: expect.any(String), message: expect.any(String) });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers random ids, cursors and filters without a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 80 }), async (raw) => {
+        const s = encodeURIComponent(raw);
+        for (const path of [
+          `/v1/campaigns/${s}`,
+          `/v1/programs/${s}`,
+          `/v1/cells/${s}`,
+          `/v1/offers/${s}`,
+          `/v1/campaigns?cursor=${s}`,
+          `/v1/programs?state=${s}&campaign=${s}`,
+          `/v1/campaigns?limit=${s}`,
+        ]) {
+          const res = await api.as('analyst').get(path);
+          expect({ path, status: res.status < 500 }).toEqual({ path, status: true });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
