@@ -1,20 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  Actor,
-  clampLimit,
-  ConflictError,
-  decodeCursor,
-  encodeCursor,
-  NotFoundError,
-  validateCode,
-  ValidationError,
-} from '@closeloop/core';
+import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
 import { AuditService, CampaignEntity, ProgramEntity } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignListQueryDto, CampaignView, CreateCampaignDto, UpdateCampaignDto } from './dto/campaign.dto';
 import { Page } from './dto/common.dto';
-import { iso, isUniqueViolation, toDate, whereRef } from './refs';
+import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 @Injectable()
 export class CampaignService {
@@ -29,7 +20,7 @@ export class CampaignService {
     const endsAt = toDate(input.endsAt) ?? null;
     checkDateRange(startsAt, endsAt);
     const campaign = await this.dataSource.transaction(async (m) => {
-      await this.assertCodeFree(m, code);
+      await assertCodeFree(m, CampaignEntity, 'campaign', code);
       const now = new Date();
       const entity = m.create(CampaignEntity, {
         code,
@@ -45,7 +36,7 @@ export class CampaignService {
         updatedAt: now,
       });
       await m.insert(CampaignEntity, entity).catch((e: unknown) => {
-        throw isUniqueViolation(e) ? new ConflictError(`campaign code "${code}" is already taken`) : e;
+        throw isUniqueViolation(e) ? codeTaken('campaign', code) : e;
       });
       await this.audit.record(m, actor, {
         action: 'campaign.create',
@@ -65,25 +56,10 @@ export class CampaignService {
   }
 
   async list(query: CampaignListQueryDto): Promise<Page<CampaignView>> {
-    const limit = clampLimit(query.limit);
-    const qb = this.dataSource
-      .getRepository(CampaignEntity)
-      .createQueryBuilder('c')
-      .orderBy('c.created_at', 'ASC')
-      .addOrderBy('c.id', 'ASC')
-      .limit(limit + 1);
-    if (query.cursor) {
-      const { at, id } = decodeCursor(query.cursor);
-      qb.andWhere('(c.created_at, c.id) > (:at, :id)', { at, id });
-    }
-    const rows = await qb.getMany();
-    const page = rows.slice(0, limit);
-    const counts = await this.programCounts(page.map((c) => c.id));
-    const last = page[page.length - 1];
-    return {
-      items: page.map((c) => mapCampaign(c, counts.get(c.id) ?? 0)),
-      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
-    };
+    const qb = this.dataSource.getRepository(CampaignEntity).createQueryBuilder('c');
+    const { rows, nextCursor } = await keysetPage(qb, 'c', query);
+    const counts = await this.programCounts(rows.map((c) => c.id));
+    return { items: rows.map((c) => mapCampaign(c, counts.get(c.id) ?? 0)), nextCursor };
   }
 
   async update(actor: Actor, ref: string, input: UpdateCampaignDto): Promise<CampaignView> {
@@ -149,15 +125,6 @@ export class CampaignService {
     const c = await qb.getOne();
     if (!c) throw new NotFoundError('campaign', ref);
     return c;
-  }
-
-  private async assertCodeFree(m: EntityManager, code: string): Promise<void> {
-    const taken = await m
-      .getRepository(CampaignEntity)
-      .createQueryBuilder('c')
-      .where('lower(c.code) = lower(:code)', { code })
-      .getCount();
-    if (taken) throw new ConflictError(`campaign code "${code}" is already taken`);
   }
 
   private async countPrograms(m: EntityManager, campaignId: string): Promise<number> {

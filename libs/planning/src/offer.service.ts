@@ -1,20 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  Actor,
-  clampLimit,
-  ConflictError,
-  decodeCursor,
-  encodeCursor,
-  NotFoundError,
-  validateCode,
-  ValidationError,
-} from '@closeloop/core';
+import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
 import { AuditService, CellEntity, OfferEntity, ProgramEntity } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { Page } from './dto/common.dto';
 import { CreateOfferDto, OfferListQueryDto, OfferType, OfferView, UpdateOfferDto } from './dto/offer.dto';
-import { iso, isUniqueViolation, toDate, whereRef } from './refs';
+import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 @Injectable()
 export class OfferService {
@@ -40,14 +31,9 @@ export class OfferService {
     });
     checkOffer(entity);
     await this.dataSource.transaction(async (m) => {
-      const taken = await m
-        .getRepository(OfferEntity)
-        .createQueryBuilder('o')
-        .where('lower(o.code) = lower(:code)', { code })
-        .getCount();
-      if (taken) throw new ConflictError(`offer code "${code}" is already taken`);
+      await assertCodeFree(m, OfferEntity, 'offer', code);
       await m.insert(OfferEntity, entity).catch((e: unknown) => {
-        throw isUniqueViolation(e) ? new ConflictError(`offer code "${code}" is already taken`) : e;
+        throw isUniqueViolation(e) ? codeTaken('offer', code) : e;
       });
       await this.audit.record(m, actor, {
         action: 'offer.create',
@@ -65,24 +51,9 @@ export class OfferService {
   }
 
   async list(query: OfferListQueryDto): Promise<Page<OfferView>> {
-    const limit = clampLimit(query.limit);
-    const qb = this.dataSource
-      .getRepository(OfferEntity)
-      .createQueryBuilder('o')
-      .orderBy('o.created_at', 'ASC')
-      .addOrderBy('o.id', 'ASC')
-      .limit(limit + 1);
-    if (query.cursor) {
-      const { at, id } = decodeCursor(query.cursor);
-      qb.andWhere('(o.created_at, o.id) > (:at, :id)', { at, id });
-    }
-    const rows = await qb.getMany();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(mapOffer),
-      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
-    };
+    const qb = this.dataSource.getRepository(OfferEntity).createQueryBuilder('o');
+    const { rows, nextCursor } = await keysetPage(qb, 'o', query);
+    return { items: rows.map(mapOffer), nextCursor };
   }
 
   async update(actor: Actor, ref: string, input: UpdateOfferDto): Promise<OfferView> {

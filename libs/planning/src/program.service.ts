@@ -5,11 +5,8 @@ import {
   Actor,
   assertEditable,
   checkLaunchableCells,
-  clampLimit,
   Clock,
   ConflictError,
-  decodeCursor,
-  encodeCursor,
   generateResponseCode,
   InvalidTransitionError,
   NotFoundError,
@@ -40,7 +37,7 @@ import {
 } from './dto/program.dto';
 import { CLOCK, PROGRAM_LAUNCH_LISTENERS, ProgramLaunchListener } from './launch';
 import { OfferService } from './offer.service';
-import { iso, isUniqueViolation, toDate, whereRef } from './refs';
+import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 const MAX_CELLS = 26;
 
@@ -70,7 +67,7 @@ export class ProgramService {
     checkCellBatch(cells);
     const id = await this.dataSource.transaction(async (m) => {
       const campaign = await this.campaigns.find(m, campaignRef, true);
-      await this.assertProgramCodeFree(m, code);
+      await assertCodeFree(m, ProgramEntity, 'program', code);
       const offerId = input.offer ? (await this.offers.resolveReference(m, input.offer, 'offer')).id : null;
       const now = this.clock.now();
       const program = m.create(ProgramEntity, {
@@ -94,7 +91,7 @@ export class ProgramService {
         updatedAt: now,
       });
       await m.insert(ProgramEntity, program).catch((e: unknown) => {
-        throw isUniqueViolation(e) ? new ConflictError(`program code "${code}" is already taken`) : e;
+        throw isUniqueViolation(e) ? codeTaken('program', code) : e;
       });
       for (const [i, cell] of cells.entries()) {
         await this.insertCell(m, program, cell, i, `cells[${i}]`);
@@ -118,13 +115,7 @@ export class ProgramService {
   }
 
   async list(query: ProgramListQueryDto, campaignRef?: string): Promise<Page<ProgramView>> {
-    const limit = clampLimit(query.limit);
-    const qb = this.dataSource
-      .getRepository(ProgramEntity)
-      .createQueryBuilder('p')
-      .orderBy('p.created_at', 'ASC')
-      .addOrderBy('p.id', 'ASC')
-      .limit(limit + 1);
+    const qb = this.dataSource.getRepository(ProgramEntity).createQueryBuilder('p');
     const campaignFilter = campaignRef ?? query.campaign;
     if (campaignFilter) {
       const campaign = await this.campaigns.find(this.dataSource.manager, campaignFilter).catch((e: unknown) => {
@@ -136,17 +127,8 @@ export class ProgramService {
     }
     if (query.state) qb.andWhere('p.state = :state', { state: query.state });
     if (query.channel) qb.andWhere('p.channel = :channel', { channel: query.channel });
-    if (query.cursor) {
-      const { at, id } = decodeCursor(query.cursor);
-      qb.andWhere('(p.created_at, p.id) > (:at, :id)', { at, id });
-    }
-    const rows = await qb.getMany();
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: await this.views(this.dataSource.manager, page),
-      nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
-    };
+    const { rows, nextCursor } = await keysetPage(qb, 'p', query);
+    return { items: await this.views(this.dataSource.manager, rows), nextCursor };
   }
 
   async update(actor: Actor, ref: string, input: UpdateProgramDto): Promise<ProgramView> {
@@ -390,12 +372,7 @@ export class ProgramService {
     const at = (field: string) => (path ? `${path}.${field}` : field);
     const code = validateCode(input.code, at('code'));
     const weight = validateWeight(input.weight, at('weight'));
-    const taken = await m
-      .getRepository(CellEntity)
-      .createQueryBuilder('c')
-      .where('lower(c.code) = lower(:code)', { code })
-      .getCount();
-    if (taken) throw new ConflictError(`cell code "${code}" is already taken`);
+    await assertCodeFree(m, CellEntity, 'cell', code);
     const offerId = input.offer ? (await this.offers.resolveReference(m, input.offer, at('offer'))).id : null;
     const responseCode = await this.issueResponseCode(m, input.responseCode, at('responseCode'));
     const now = this.clock.now();
@@ -413,7 +390,7 @@ export class ProgramService {
       updatedAt: now,
     });
     await m.insert(CellEntity, cell).catch((e: unknown) => {
-      throw isUniqueViolation(e) ? new ConflictError(`cell code "${code}" is already taken`) : e;
+      throw isUniqueViolation(e) ? codeTaken('cell', code) : e;
     });
     return cell;
   }
@@ -442,15 +419,6 @@ export class ProgramService {
       if (await register(code)) return code;
     }
     throw new Error('could not generate a free response code after 20 attempts');
-  }
-
-  private async assertProgramCodeFree(m: EntityManager, code: string): Promise<void> {
-    const taken = await m
-      .getRepository(ProgramEntity)
-      .createQueryBuilder('p')
-      .where('lower(p.code) = lower(:code)', { code })
-      .getCount();
-    if (taken) throw new ConflictError(`program code "${code}" is already taken`);
   }
 
   private assertFuture(at: Date): void {

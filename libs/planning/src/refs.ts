@@ -1,5 +1,5 @@
-import { isUuid } from '@closeloop/core';
-import { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { clampLimit, ConflictError, decodeCursor, encodeCursor, isUuid } from '@closeloop/core';
+import { EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
 /** Codes are usable wherever an id is (API.md): a UUID is looked up as an id, anything else as a code. */
 export function whereRef<T extends ObjectLiteral>(
@@ -26,3 +26,50 @@ export function toDate(value: string | null | undefined): Date | null | undefine
   if (value === undefined) return undefined;
   return value === null ? null : new Date(value);
 }
+
+/**
+ * One page of a keyset-paginated list, oldest first on (created_at, id): the query builder comes
+ * with its filters; this adds order, cursor and limit, and computes the next cursor.
+ */
+export async function keysetPage<T extends { id: string; createdAt: Date }>(
+  qb: SelectQueryBuilder<T>,
+  alias: string,
+  query: { limit?: unknown; cursor?: string },
+): Promise<{ rows: T[]; nextCursor: string | null }> {
+  const limit = clampLimit(query.limit);
+  qb.orderBy(`${alias}.created_at`, 'ASC')
+    .addOrderBy(`${alias}.id`, 'ASC')
+    .limit(limit + 1);
+  if (query.cursor) {
+    const { at, id } = decodeCursor(query.cursor);
+    qb.andWhere(`(${alias}.created_at, ${alias}.id) > (:cursorAt, :cursorId)`, { cursorAt: at, cursorId: id });
+  }
+  const rows = await qb.getMany();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    rows: page,
+    nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) : null,
+  };
+}
+
+/**
+ * Codes are unique case-insensitively (unique index on lower(code)). Checked first for a clear 409
+ * without aborting the transaction; the index still settles a race (see isUniqueViolation).
+ */
+export async function assertCodeFree(
+  m: EntityManager,
+  entity: EntityTarget<ObjectLiteral>,
+  label: string,
+  code: string,
+): Promise<void> {
+  const taken = await m
+    .getRepository(entity)
+    .createQueryBuilder('e')
+    .where('lower(e.code) = lower(:code)', { code })
+    .getCount();
+  if (taken) throw codeTaken(label, code);
+}
+
+export const codeTaken = (label: string, code: string): ConflictError =>
+  new ConflictError(`${label} code "${code}" is already taken`);
