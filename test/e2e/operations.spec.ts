@@ -41,6 +41,23 @@ describe('operations: OpenAPI, health, error shapes', () => {
     const launch = doc.paths['/v1/programs/{id}/launch'].post;
     expect(Object.keys(launch.responses)).toEqual(expect.arrayContaining(['401', '403', '404', '409']));
     expect(doc.components.schemas.CreateCellDto.required).toEqual(expect.arrayContaining(['code', 'weight']));
+    expect(launch.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/ProgramView');
+    // Every /v1 operation documents its success response: a schema, or 204 No Content.
+    for (const [path, ops] of Object.entries(
+      doc.paths as Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>,
+    )) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        const ok = Object.entries(op.responses).filter(([status]) => status.startsWith('2'));
+        expect({
+          op: `${method} ${path}`,
+          documented: ok.length === 1 && (ok[0][0] === '204' || !!ok[0][1].content),
+        }).toEqual({
+          op: `${method} ${path}`,
+          documented: true,
+        });
+      }
+    }
     const html = await api.http.get('/docs').redirects(1).expect(200);
     expect(html.text).toContain('swagger');
   });

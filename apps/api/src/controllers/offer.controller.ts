@@ -1,7 +1,21 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Actor } from '@closeloop/core';
-import { CreateOfferDto, OfferListQueryDto, OfferService, UpdateOfferDto } from '@closeloop/planning';
+import {
+  CreateOfferDto,
+  OfferListQueryDto,
+  OfferService,
+  UpdateOfferDto,
+  OfferView,
+  OfferPage,
+} from '@closeloop/planning';
 import { ApiErrors } from '../http/api-errors';
 import { CurrentActor, READ_ROLES, Roles, WRITE_ROLES } from '../http/auth';
 
@@ -15,6 +29,7 @@ export class OfferController {
   @Roles(...WRITE_ROLES)
   @ApiOperation({ summary: 'Create an offer' })
   @ApiErrors(400, 409)
+  @ApiCreatedResponse({ type: OfferView })
   create(@CurrentActor() actor: Actor, @Body() body: CreateOfferDto) {
     return this.offers.create(actor, body);
   }
@@ -23,6 +38,7 @@ export class OfferController {
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'List offers' })
   @ApiErrors(400)
+  @ApiOkResponse({ type: OfferPage })
   list(@Query() query: OfferListQueryDto) {
     return this.offers.list(query);
   }
@@ -31,6 +47,7 @@ export class OfferController {
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'Get an offer by id or code' })
   @ApiErrors(404)
+  @ApiOkResponse({ type: OfferView })
   get(@Param('id') id: string) {
     return this.offers.get(id);
   }
@@ -39,6 +56,7 @@ export class OfferController {
   @Roles(...WRITE_ROLES)
   @ApiOperation({ summary: 'Update an offer' })
   @ApiErrors(400, 404)
+  @ApiOkResponse({ type: OfferView })
   update(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: UpdateOfferDto) {
     return this.offers.update(actor, id, body);
   }
@@ -48,6 +66,7 @@ export class OfferController {
   @Roles(...WRITE_ROLES)
   @ApiOperation({ summary: 'Delete an offer no program or cell uses' })
   @ApiErrors(404, 409)
+  @ApiNoContentResponse()
   async remove(@CurrentActor() actor: Actor, @Param('id') id: string) {
     await this.offers.remove(actor, id);
   }

@@ -75,17 +75,23 @@ export class UpdateCampaignDto extends PartialType(OmitType(CreateCampaignDto, [
 
 export class CampaignListQueryDto extends PageQueryDto {}
 
-export interface CampaignView {
-  id: string;
-  code: string;
-  name: string;
-  description: string | null;
-  objective: string | null;
-  owner: string | null;
-  startsAt: string | null;
-  endsAt: string | null;
-  budget: { amount: number; currency: string } | null;
-  programCount: number;
-  createdAt: string;
-  updatedAt: string;
+export class CampaignView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'LOY26' }) code!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: String, nullable: true }) description!: string | null;
+  @ApiProperty({ type: String, nullable: true }) objective!: string | null;
+  @ApiProperty({ type: String, nullable: true }) owner!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) startsAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endsAt!: string | null;
+  @ApiProperty({ type: MoneyDto, nullable: true }) budget!: { amount: number; currency: string } | null;
+  @ApiProperty({ description: 'programs in this campaign' }) programCount!: number;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class CampaignPage {
+  @ApiProperty({ type: [CampaignView] }) items!: CampaignView[];
+  @ApiProperty({ type: String, nullable: true, description: 'pass as `cursor` for the next page' })
+  nextCursor!: string | null;
 }

@@ -54,16 +54,21 @@ export class UpdateOfferDto extends PartialType(OmitType(CreateOfferDto, ['code'
 
 export class OfferListQueryDto extends PageQueryDto {}
 
-export interface OfferView {
-  id: string;
-  code: string;
-  name: string;
-  description: string | null;
-  type: OfferType;
-  value: number | null;
-  currency: string | null;
-  validFrom: string | null;
-  validUntil: string | null;
-  createdAt: string;
-  updatedAt: string;
+export class OfferView {
+  @ApiProperty() id!: string;
+  @ApiProperty({ example: 'SAVE10' }) code!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: String, nullable: true }) description!: string | null;
+  @ApiProperty({ enum: OFFER_TYPES }) type!: OfferType;
+  @ApiProperty({ type: Number, nullable: true }) value!: number | null;
+  @ApiProperty({ type: String, nullable: true }) currency!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) validFrom!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) validUntil!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class OfferPage {
+  @ApiProperty({ type: [OfferView] }) items!: OfferView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }

@@ -178,40 +178,67 @@ export class ProgramListQueryDto extends PageQueryDto {
   channel?: Channel;
 }
 
-export interface CellView {
-  id: string;
-  code: string;
-  name: string;
-  weight: number;
-  isControl: boolean;
-  responseCode: string;
-  template: string | null;
-  offer: string | null;
-  program: { id: string; code: string };
+export class RefView {
+  @ApiProperty() id!: string;
+  @ApiProperty() code!: string;
 }
 
-export interface ProgramView {
-  id: string;
-  code: string;
-  name: string;
-  description: string | null;
-  campaign: { id: string; code: string };
-  channel: Channel;
-  state: ProgramState;
-  segment: string | null;
-  template: string | null;
-  offer: string | null;
-  scheduledAt: string | null;
-  attributionWindowDays: number;
-  sample: { size: number } | { percent: number } | null;
-  seed: number | null;
-  launchedAt: string | null;
-  endedAt: string | null;
-  cells: CellView[];
-  /** Whether `schedule` / `launch` would accept the cells now, and why not. */
-  readiness: { launchable: boolean; weightSum: number; reason: string | null };
-  /** What may be edited in the current state. */
-  editable: { details: boolean; targeting: boolean; cells: boolean; schedule: boolean; deletable: boolean };
-  createdAt: string;
-  updatedAt: string;
+export class CellView {
+  @ApiProperty() id!: string;
+  @ApiProperty() code!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'percent of the target list' }) weight!: number;
+  @ApiProperty() isControl!: boolean;
+  @ApiProperty({ example: 'K7QM4XPA', description: 'unique across the system, never reused' }) responseCode!: string;
+  @ApiProperty({ type: String, nullable: true }) template!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'offer code' }) offer!: string | null;
+  @ApiProperty({ type: RefView }) program!: { id: string; code: string };
+}
+
+export class ReadinessView {
+  @ApiProperty() launchable!: boolean;
+  @ApiProperty() weightSum!: number;
+  @ApiProperty({ type: String, nullable: true }) reason!: string | null;
+}
+
+export class EditPolicyView {
+  @ApiProperty() details!: boolean;
+  @ApiProperty() targeting!: boolean;
+  @ApiProperty() cells!: boolean;
+  @ApiProperty() schedule!: boolean;
+  @ApiProperty() deletable!: boolean;
+}
+
+export class ProgramView {
+  @ApiProperty() id!: string;
+  @ApiProperty() code!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: String, nullable: true }) description!: string | null;
+  @ApiProperty({ type: RefView }) campaign!: { id: string; code: string };
+  @ApiProperty({ enum: CHANNELS }) channel!: Channel;
+  @ApiProperty({ enum: PROGRAM_STATES }) state!: ProgramState;
+  @ApiProperty({ type: String, nullable: true }) segment!: string | null;
+  @ApiProperty({ type: String, nullable: true }) template!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'offer code' }) offer!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) scheduledAt!: string | null;
+  @ApiProperty() attributionWindowDays!: number;
+  @ApiProperty({ type: SampleDto, nullable: true }) sample!: { size: number } | { percent: number } | null;
+  @ApiProperty({ type: Number, nullable: true }) seed!: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) launchedAt!: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) endedAt!: string | null;
+  @ApiProperty({ type: [CellView] }) cells!: CellView[];
+  @ApiProperty({
+    type: ReadinessView,
+    description: 'whether schedule / launch would accept the cells now, and why not',
+  })
+  readiness!: { launchable: boolean; weightSum: number; reason: string | null };
+  @ApiProperty({ type: EditPolicyView, description: 'what may be edited in the current state' })
+  editable!: { details: boolean; targeting: boolean; cells: boolean; schedule: boolean; deletable: boolean };
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class ProgramPage {
+  @ApiProperty({ type: [ProgramView] }) items!: ProgramView[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
