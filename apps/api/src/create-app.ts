@@ -34,7 +34,6 @@ export async function createApiApp(options: { logger?: boolean } = {}): Promise<
   const config = app.get<AppConfig>(APP_CONFIG);
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   app.disable('x-powered-by');
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

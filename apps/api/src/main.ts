@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { AppConfig } from '@closeloop/core';
-import { APP_CONFIG, applyLocalServiceDefaults } from '@closeloop/persistence';
+import { APP_CONFIG, applyLocalServiceDefaults, exitOnShutdownSignals } from '@closeloop/persistence';
 import { createApiApp } from './create-app';
 
 async function main(): Promise<void> {
@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   const app = await createApiApp();
   const config = app.get<AppConfig>(APP_CONFIG);
   await app.listen(config.port, config.host);
+  exitOnShutdownSignals(app, 'closeloop api');
   process.stdout.write(`closeloop api listening on http://${config.host}:${config.port} (docs at /docs)\n`);
 }
 

@@ -9,3 +9,4 @@ export { AuditService } from './audit.service';
 export type { AuditRecord, AuditQuery, AuditEntryView } from './audit.service';
 export { createTestDatabase } from './testing/test-database';
 export { applyLocalServiceDefaults, ensureLocalServices, findRepoRoot } from './local-services';
+export { exitOnShutdownSignals } from './shutdown';
