@@ -8,3 +8,4 @@ export * from './money';
 export * from './pagination';
 export * from './program-state';
 export * from './response-code';
+export * from './cell-allocation';
