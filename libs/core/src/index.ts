@@ -9,3 +9,4 @@ export * from './pagination';
 export * from './program-state';
 export * from './response-code';
 export * from './cell-allocation';
+export * from './segment-criteria';
