@@ -38,6 +38,16 @@ const EXPECTED: Record<string, Role[]> = {
   'PATCH /v1/cells/{id}': WRITE,
   'DELETE /v1/cells/{id}': WRITE,
   'GET /v1/audit': ADMIN,
+  'POST /v1/customers': WRITE,
+  'GET /v1/customers/{id}': ALL,
+  'DELETE /v1/customers/{id}': ADMIN,
+  'POST /v1/suppressions': WRITE,
+  'GET /v1/suppressions': ALL,
+  'DELETE /v1/suppressions/{id}': WRITE,
+  'POST /v1/segments': WRITE,
+  'GET /v1/segments': ALL,
+  'POST /v1/segments/preview': ALL,
+  'GET /v1/segments/{id}': ALL,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -58,6 +58,10 @@ describe('fuzzing the planner edges', () => {
     ['patch', () => `/v1/cells/${cellId}`],
     ['post', () => `/v1/programs/${programId}/schedule`],
     ['post', () => '/v1/offers'],
+    ['post', () => '/v1/customers'],
+    ['post', () => '/v1/suppressions'],
+    ['post', () => '/v1/segments'],
+    ['post', () => '/v1/segments/preview'],
   ];
 
   it('answers every random body with a 2xx or a 4xx in the error shape, never a 5xx', async () => {
@@ -74,7 +78,7 @@ describe('fuzzing the planner edges', () => {
           expect(res.body).toEqual({ statusCode: res.status, error: expect.any(String), message: expect.any(String) });
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 

@@ -2,11 +2,7 @@ import { Client } from 'pg';
 import { compileCriteria, CriteriaNode, validateCriteria } from '@closeloop/core';
 import { createTestDatabase } from '@closeloop/persistence';
 
-/**
- * The compiled criteria SQL run on real PostgreSQL. The audience tables arrive with the audience
- * issue; until then this file creates the columns the compiler relies on, so a change on either
- * side that breaks the SQL fails here.
- */
+/** The compiled criteria SQL run on the real schema: a change on either side that breaks it fails here. */
 describe('segment criteria SQL on PostgreSQL', () => {
   const now = new Date('2026-06-01T00:00:00Z');
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -17,17 +13,19 @@ describe('segment criteria SQL on PostgreSQL', () => {
     client = new Client({ connectionString: db.url });
     await client.connect();
     await client.query(`
-      CREATE TABLE customer (id int PRIMARY KEY, email text, phone text, country text, locale text, time_zone text,
-        lifecycle_stage text, created_at timestamptz NOT NULL, attributes jsonb NOT NULL DEFAULT '{}');
-      CREATE TABLE customer_order (customer_id int, ordered_at timestamptz, amount bigint);
-      CREATE TABLE response (customer_id int, program_id uuid, type text);
-      INSERT INTO customer VALUES
-        (1, 'ann@example.com', '+4915112345678', 'DE', 'de-DE', 'Europe/Berlin', 'active', '2026-05-20', '{"vip": true, "score": 7}'),
-        (2, 'bob@example.com', NULL, 'AT', 'de-AT', 'Europe/Vienna', 'lapsed', '2025-01-01', '{"score": "high"}'),
-        (3, NULL, '+33612345678', 'FR', 'fr-FR', 'Europe/Paris', 'new', '2026-05-31', '{}'),
-        (4, '50%_off@example.com', NULL, NULL, NULL, NULL, 'prospect', '2024-01-01', '{"score": 2}');
-      INSERT INTO customer_order VALUES (1, '2026-05-25', 5000), (1, '2026-05-26', 7000), (2, '2025-06-01', 900);
-      INSERT INTO response VALUES (1, NULL, 'click'), (3, NULL, 'open');
+      INSERT INTO customer (external_id, email, phone, country, locale, time_zone, lifecycle_stage, created_at, attributes) VALUES
+        ('1', 'ann@example.com', '+4915112345678', 'DE', 'de-DE', 'Europe/Berlin', 'active', '2026-05-20', '{"vip": true, "score": 7}'),
+        ('2', 'bob@example.com', NULL, 'AT', 'de-AT', 'Europe/Vienna', 'lapsed', '2025-01-01', '{"score": "high"}'),
+        ('3', NULL, '+33612345678', 'FR', 'fr-FR', 'Europe/Paris', 'new', '2026-05-31', '{}'),
+        ('4', '50%_off@example.com', NULL, NULL, NULL, NULL, 'prospect', '2024-01-01', '{"score": 2}');
+      INSERT INTO customer_order (external_id, customer_id, ordered_at, amount, currency)
+        SELECT o.x, c.id, o.at::timestamptz, o.amount, 'EUR'
+          FROM (VALUES ('o1', '1', '2026-05-25', 5000), ('o2', '1', '2026-05-26', 7000), ('o3', '2', '2025-06-01', 900))
+               AS o(x, customer, at, amount)
+          JOIN customer c ON c.external_id = o.customer;
+      INSERT INTO response (customer_id, type, occurred_at)
+        SELECT c.id, r.type, now() FROM (VALUES ('1', 'click'), ('3', 'open')) AS r(customer, type)
+          JOIN customer c ON c.external_id = r.customer;
     `);
   });
   afterAll(async () => {
@@ -41,8 +39,11 @@ describe('segment criteria SQL on PostgreSQL', () => {
       now,
       segment: (code) => saved[code] ?? null,
     });
-    const { rows } = await client.query(`SELECT c.id FROM customer c WHERE ${sql} ORDER BY c.id`, params);
-    return rows.map((r: { id: number }) => r.id);
+    const { rows } = await client.query(
+      `SELECT c.external_id FROM customer c WHERE ${sql} ORDER BY c.external_id`,
+      params,
+    );
+    return rows.map((r: { external_id: string }) => Number(r.external_id));
   }
 
   it.each([

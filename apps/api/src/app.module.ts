@@ -6,8 +6,10 @@ import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@closeloop/core';
 import { AccessModule } from '@closeloop/access';
+import { AudienceModule } from '@closeloop/audience';
 import { APP_CONFIG, AppConfigModule, PersistenceModule } from '@closeloop/persistence';
 import { PlanningModule } from '@closeloop/planning';
+import { AudienceController } from './controllers/audience.controller';
 import { AuditController } from './controllers/audit.controller';
 import { CampaignController } from './controllers/campaign.controller';
 import { OfferController } from './controllers/offer.controller';
@@ -40,8 +42,16 @@ import { ErrorFilter } from './http/error.filter';
     TerminusModule.forRoot({ logger: false }),
     AccessModule,
     PlanningModule,
+    AudienceModule,
   ],
-  controllers: [CampaignController, OfferController, ProgramController, AuditController, HealthController],
+  controllers: [
+    AudienceController,
+    CampaignController,
+    OfferController,
+    ProgramController,
+    AuditController,
+    HealthController,
+  ],
   providers: [
     { provide: APP_GUARD, useClass: ApiKeyGuard },
     { provide: APP_FILTER, useClass: ErrorFilter },

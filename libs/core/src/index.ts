@@ -10,3 +10,4 @@ export * from './program-state';
 export * from './response-code';
 export * from './cell-allocation';
 export * from './segment-criteria';
+export * from './contact-address';

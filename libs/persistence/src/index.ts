@@ -10,3 +10,6 @@ export type { AuditRecord, AuditQuery, AuditEntryView } from './audit.service';
 export { createTestDatabase } from './testing/test-database';
 export { applyLocalServiceDefaults, ensureLocalServices, findRepoRoot } from './local-services';
 export { exitOnShutdownSignals } from './shutdown';
+export { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './query-helpers';
+export { PageQueryDto } from './page-query.dto';
+export type { Page } from './page-query.dto';

@@ -1,11 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
-import { AuditService, CampaignEntity, ProgramEntity } from '@closeloop/persistence';
+import {
+  assertCodeFree,
+  AuditService,
+  CampaignEntity,
+  codeTaken,
+  iso,
+  isUniqueViolation,
+  keysetPage,
+  ProgramEntity,
+  toDate,
+  whereRef,
+} from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignListQueryDto, CampaignView, CreateCampaignDto, UpdateCampaignDto } from './dto/campaign.dto';
 import { Page } from './dto/common.dto';
-import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 @Injectable()
 export class CampaignService {
@@ -57,7 +67,7 @@ export class CampaignService {
 
   async list(query: CampaignListQueryDto): Promise<Page<CampaignView>> {
     const qb = this.dataSource.getRepository(CampaignEntity).createQueryBuilder('c');
-    const { rows, nextCursor } = await keysetPage(qb, 'c', query);
+    const { rows, nextCursor } = await keysetPage<CampaignEntity>(qb, 'c', query);
     const counts = await this.programCounts(rows.map((c) => c.id));
     return { items: rows.map((c) => mapCampaign(c, counts.get(c.id) ?? 0)), nextCursor };
   }

@@ -1,11 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
-import { AuditService, CellEntity, OfferEntity, ProgramEntity } from '@closeloop/persistence';
+import {
+  assertCodeFree,
+  AuditService,
+  CellEntity,
+  codeTaken,
+  iso,
+  isUniqueViolation,
+  keysetPage,
+  OfferEntity,
+  ProgramEntity,
+  toDate,
+  whereRef,
+} from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { Page } from './dto/common.dto';
 import { CreateOfferDto, OfferListQueryDto, OfferType, OfferView, UpdateOfferDto } from './dto/offer.dto';
-import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 @Injectable()
 export class OfferService {
@@ -52,7 +63,7 @@ export class OfferService {
 
   async list(query: OfferListQueryDto): Promise<Page<OfferView>> {
     const qb = this.dataSource.getRepository(OfferEntity).createQueryBuilder('o');
-    const { rows, nextCursor } = await keysetPage(qb, 'o', query);
+    const { rows, nextCursor } = await keysetPage<OfferEntity>(qb, 'o', query);
     return { items: rows.map(mapOffer), nextCursor };
   }
 

@@ -21,7 +21,18 @@ import {
   ValidationError,
   weightSum,
 } from '@closeloop/core';
-import { AuditService, CellEntity, ProgramEntity } from '@closeloop/persistence';
+import {
+  assertCodeFree,
+  AuditService,
+  CellEntity,
+  codeTaken,
+  iso,
+  isUniqueViolation,
+  keysetPage,
+  ProgramEntity,
+  toDate,
+  whereRef,
+} from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignService } from './campaign.service';
 import { Page } from './dto/common.dto';
@@ -37,7 +48,6 @@ import {
 } from './dto/program.dto';
 import { CLOCK, PROGRAM_LAUNCH_LISTENERS, ProgramLaunchListener } from './launch';
 import { OfferService } from './offer.service';
-import { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './refs';
 
 const MAX_CELLS = 26;
 
@@ -127,7 +137,7 @@ export class ProgramService {
     }
     if (query.state) qb.andWhere('p.state = :state', { state: query.state });
     if (query.channel) qb.andWhere('p.channel = :channel', { channel: query.channel });
-    const { rows, nextCursor } = await keysetPage(qb, 'p', query);
+    const { rows, nextCursor } = await keysetPage<ProgramEntity>(qb, 'p', query);
     return { items: await this.views(this.dataSource.manager, rows), nextCursor };
   }
 

@@ -1,4 +1,5 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
+import { Audience1764100000000 } from './1764100000000-audience';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
-export const MIGRATIONS = [Foundation1764000000000];
+export const MIGRATIONS = [Foundation1764000000000, Audience1764100000000];

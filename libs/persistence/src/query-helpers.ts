@@ -1,3 +1,4 @@
+/** Query helpers shared by the domain libs: id-or-code lookups, keyset pages, code uniqueness. */
 import { clampLimit, ConflictError, decodeCursor, encodeCursor, isUuid } from '@closeloop/core';
 import { EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
@@ -32,9 +33,10 @@ export function toDate(value: string | null | undefined): Date | null | undefine
  * with its filters; this adds order, cursor and limit, and computes the next cursor.
  */
 export async function keysetPage<T extends { id: string; createdAt: Date }>(
-  qb: SelectQueryBuilder<T>,
+  qb: SelectQueryBuilder<ObjectLiteral>,
   alias: string,
   query: { limit?: unknown; cursor?: string },
+  fetch: (qb: SelectQueryBuilder<ObjectLiteral>) => Promise<T[]> = (q) => q.getMany() as Promise<T[]>,
 ): Promise<{ rows: T[]; nextCursor: string | null }> {
   const limit = clampLimit(query.limit);
   qb.orderBy(`${alias}.created_at`, 'ASC')
@@ -44,7 +46,7 @@ export async function keysetPage<T extends { id: string; createdAt: Date }>(
     const { at, id } = decodeCursor(query.cursor);
     qb.andWhere(`(${alias}.created_at, ${alias}.id) > (:cursorAt, :cursorId)`, { cursorAt: at, cursorId: id });
   }
-  const rows = await qb.getMany();
+  const rows = await fetch(qb);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {

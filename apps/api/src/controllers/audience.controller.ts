@@ -1,0 +1,169 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Actor, ValidationError } from '@closeloop/core';
+import {
+  CreateSegmentDto,
+  CreateSuppressionDto,
+  CustomerBatchDto,
+  CustomerInputDto,
+  CustomerService,
+  CustomerView,
+  PreviewSegmentDto,
+  SegmentListQueryDto,
+  SegmentPage,
+  SegmentPreviewView,
+  SegmentService,
+  SegmentView,
+  SuppressionListQueryDto,
+  SuppressionPage,
+  SuppressionService,
+  SuppressionView,
+  UpsertResultView,
+} from '@closeloop/audience';
+import { ApiErrors } from '../http/api-errors';
+import { CurrentActor, READ_ROLES, Roles, WRITE_ROLES } from '../http/auth';
+
+@ApiTags('audience')
+@ApiBearerAuth()
+@ApiExtraModels(CustomerInputDto, CustomerBatchDto)
+@Controller('v1')
+export class AudienceController {
+  constructor(
+    private readonly customers: CustomerService,
+    private readonly suppressions: SuppressionService,
+    private readonly segments: SegmentService,
+  ) {}
+
+  @Post('customers')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({
+    summary: 'Upsert a customer by externalId, or a batch of up to 10,000 as { customers: [...] }',
+    description:
+      'One customer answers 201 (new) or 200 (updated) with it; a batch answers the counts. Any invalid row refuses the whole batch, naming it.',
+  })
+  @ApiBody({
+    schema: { oneOf: [{ $ref: getSchemaPath(CustomerInputDto) }, { $ref: getSchemaPath(CustomerBatchDto) }] },
+  })
+  @ApiOkResponse({ type: UpsertResultView, description: 'a batch: counts; one customer: the customer' })
+  @ApiErrors(400, 413)
+  async upsert(
+    @CurrentActor() actor: Actor,
+    @Body() body: CustomerBatchDto | CustomerInputDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    // The body is one of two shapes, so it is checked here and in the service, not by the pipe.
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ValidationError('body must be a customer object or { "customers": [...] }', 'body');
+    }
+    if ('customers' in body) {
+      const extra = Object.keys(body).filter((k) => k !== 'customers');
+      if (extra.length) throw new ValidationError(`${extra[0]} is not a known field`, extra[0]);
+      if (!Array.isArray(body.customers) || body.customers.length === 0 || body.customers.length > 10_000) {
+        throw new ValidationError(
+          'customers must be an array of 1 to 10,000 customers (bigger goes through imports)',
+          'customers',
+        );
+      }
+      res.status(200);
+      return this.customers.upsertBatch(actor, body.customers);
+    }
+    const { customer, created } = await this.customers.upsertOne(actor, body);
+    res.status(created ? 201 : 200);
+    return customer;
+  }
+
+  @Get('customers/:id')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Get a customer by id or externalId' })
+  @ApiOkResponse({ type: CustomerView })
+  @ApiErrors(404)
+  getCustomer(@Param('id') id: string) {
+    return this.customers.get(id);
+  }
+
+  @Delete('customers/:id')
+  @HttpCode(204)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Erase a customer: personal data removed, aggregates kept, addresses stay suppressed' })
+  @ApiNoContentResponse()
+  @ApiErrors(404)
+  async erase(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    await this.customers.erase(actor, id);
+  }
+
+  @Post('suppressions')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Suppress an address (or a customer address) on a channel' })
+  @ApiCreatedResponse({ type: SuppressionView })
+  @ApiErrors(400, 409)
+  suppress(@CurrentActor() actor: Actor, @Body() body: CreateSuppressionDto) {
+    return this.suppressions.create(actor, body);
+  }
+
+  @Get('suppressions')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'List suppressions, filtered by channel and reason' })
+  @ApiOkResponse({ type: SuppressionPage })
+  @ApiErrors(400)
+  listSuppressions(@Query() query: SuppressionListQueryDto) {
+    return this.suppressions.list(query);
+  }
+
+  @Delete('suppressions/:id')
+  @HttpCode(204)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Lift a suppression' })
+  @ApiNoContentResponse()
+  @ApiErrors(404)
+  async unsuppress(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    await this.suppressions.remove(actor, id);
+  }
+
+  @Post('segments')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Save a segment (criteria validated and compiled now)' })
+  @ApiCreatedResponse({ type: SegmentView })
+  @ApiErrors(400, 409)
+  createSegment(@CurrentActor() actor: Actor, @Body() body: CreateSegmentDto) {
+    return this.segments.create(actor, body);
+  }
+
+  @Get('segments')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'List segments' })
+  @ApiOkResponse({ type: SegmentPage })
+  @ApiErrors(400)
+  listSegments(@Query() query: SegmentListQueryDto) {
+    return this.segments.list(query);
+  }
+
+  @Post('segments/preview')
+  @HttpCode(200)
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Count and a sample of members for criteria, without saving' })
+  @ApiOkResponse({ type: SegmentPreviewView })
+  @ApiErrors(400)
+  preview(@Body() body: PreviewSegmentDto) {
+    return this.segments.preview(body.criteria, body.sampleSize ?? 10);
+  }
+
+  @Get('segments/:id')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Get a segment by id or code, with its member count computed now' })
+  @ApiOkResponse({ type: SegmentView })
+  @ApiErrors(404)
+  getSegment(@Param('id') id: string) {
+    return this.segments.get(id);
+  }
+}
