@@ -48,6 +48,9 @@ const EXPECTED: Record<string, Role[]> = {
   'GET /v1/segments': ALL,
   'POST /v1/segments/preview': ALL,
   'GET /v1/segments/{id}': ALL,
+  'POST /v1/programs/{id}/list': WRITE,
+  'GET /v1/programs/{id}/list': ALL,
+  'GET /v1/programs/{id}/list.csv': ALL,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

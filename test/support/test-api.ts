@@ -1,10 +1,13 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { Role } from '@closeloop/core';
 import { ApiKeyService } from '@closeloop/access';
 import { createTestDatabase } from '@closeloop/persistence';
 import { createApiApp } from '../../apps/api/src/create-app';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
 
 export interface TestApi {
   app: NestExpressApplication;
@@ -26,16 +29,30 @@ export interface RoleClient {
 
 /**
  * The API exactly as `main.ts` builds it, on its own fresh database, with one key per role.
- * `env` overrides environment variables for this app (e.g. a throwaway REDIS_URL).
+ * `env` overrides environment variables for this app (e.g. a throwaway REDIS_URL); `withWorker`
+ * also runs the worker module in-process on the same database and queues.
  */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: { withWorker?: boolean } = {},
+): Promise<TestApi> {
   const db = await createTestDatabase();
   const saved = { ...process.env };
-  Object.assign(process.env, { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'error' }, env);
+  // Its own queue prefix too: test files share one Redis, and one file's worker must not take another's jobs.
+  Object.assign(
+    process.env,
+    { DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'error', QUEUE_PREFIX: `t${randomBytes(4).toString('hex')}` },
+    env,
+  );
   let app: NestExpressApplication;
+  let worker: INestApplicationContext | undefined;
   try {
     app = await createApiApp({ logger: false });
     await app.init();
+    if (options.withWorker) {
+      worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(), { logger: false });
+      await worker.init();
+    }
   } finally {
     process.env = saved;
   }
@@ -62,6 +79,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     databaseUrl: db.url,
     as,
     close: async () => {
+      await worker?.close();
       await (app as INestApplication).close();
       await db.drop();
     },

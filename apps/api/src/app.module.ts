@@ -1,3 +1,4 @@
+import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -7,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '@closeloop/core';
 import { AccessModule } from '@closeloop/access';
 import { AudienceModule } from '@closeloop/audience';
-import { APP_CONFIG, AppConfigModule, PersistenceModule } from '@closeloop/persistence';
+import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from '@closeloop/persistence';
 import { PlanningModule } from '@closeloop/planning';
 import { AudienceController } from './controllers/audience.controller';
 import { AuditController } from './controllers/audit.controller';
@@ -40,6 +41,7 @@ import { ErrorFilter } from './http/error.filter';
       }),
     }),
     TerminusModule.forRoot({ logger: false }),
+    BullModule.forRootAsync({ inject: [APP_CONFIG], useFactory: queueRootOptions }),
     AccessModule,
     PlanningModule,
     AudienceModule,

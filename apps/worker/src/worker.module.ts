@@ -2,9 +2,11 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '@closeloop/core';
-import { APP_CONFIG, AppConfigModule, PersistenceModule } from '@closeloop/persistence';
+import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from '@closeloop/persistence';
 import { PLANNING_QUEUE, PlanningModule } from '@closeloop/planning';
+import { AudienceModule } from '@closeloop/audience';
 import { HeartbeatProcessor } from './heartbeat.processor';
+import { ListBuildProcessor } from './list-build.processor';
 import { JobSchedulers } from './job-schedulers';
 import { PlanningProcessor } from './planning.processor';
 import { HEARTBEAT_QUEUE, WORKER_REDIS } from './queues';
@@ -19,24 +21,16 @@ import Redis from 'ioredis';
     }),
     BullModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
-        // maxRetriesPerRequest: null lets workers ride out a Redis restart (commands wait for the
-        // reconnect instead of failing).
-        connection: { url: config.redisUrl, maxRetriesPerRequest: null },
-        prefix: 'closeloop',
-        // Redis memory stays bounded (RELIABILITY.md): finished jobs are trimmed by age and count.
-        defaultJobOptions: {
-          removeOnComplete: { age: 24 * 3600, count: 10_000 },
-          removeOnFail: { age: 7 * 24 * 3600, count: 50_000 },
-        },
-      }),
+      useFactory: queueRootOptions,
     }),
     BullModule.registerQueue({ name: HEARTBEAT_QUEUE }, { name: PLANNING_QUEUE }),
     PlanningModule,
+    AudienceModule,
   ],
   providers: [
     HeartbeatProcessor,
     PlanningProcessor,
+    ListBuildProcessor,
     JobSchedulers,
     {
       provide: WORKER_REDIS,

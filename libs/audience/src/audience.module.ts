@@ -1,11 +1,15 @@
+import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { CustomerService } from './customer.service';
 import { SegmentService } from './segment.service';
 import { SuppressionService } from './suppression.service';
+import { TargetListService } from './target-list.service';
+import { AUDIENCE_QUEUE } from './queues';
 
-/** Customers, suppressions and segments. Needs PersistenceModule (global) in the importing app. */
+/** Customers, suppressions, segments and target lists. Needs PersistenceModule and BullModule.forRoot in the app. */
 @Module({
-  providers: [CustomerService, SuppressionService, SegmentService],
-  exports: [CustomerService, SuppressionService, SegmentService],
+  imports: [BullModule.registerQueue({ name: AUDIENCE_QUEUE })],
+  providers: [CustomerService, SuppressionService, SegmentService, TargetListService],
+  exports: [CustomerService, SuppressionService, SegmentService, TargetListService],
 })
 export class AudienceModule {}

@@ -5,3 +5,7 @@ export { SegmentService, AUDIENCE_CLOCK } from './segment.service';
 export * from './dto/customer.dto';
 export * from './dto/suppression.dto';
 export * from './dto/segment.dto';
+export { TargetListService, defaultSeed } from './target-list.service';
+export { AUDIENCE_QUEUE, AudienceJob } from './queues';
+export type { AudienceJobPayloads } from './queues';
+export * from './dto/target-list.dto';

@@ -20,6 +20,7 @@ export interface AppConfig {
   logLevel: LogLevel;
   schedulerIntervalMs: number;
   bodyLimit: string;
+  queuePrefix: string;
 }
 
 export interface ConfigVariable {
@@ -75,6 +76,12 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     required: 'no',
     default: '5000',
     meaning: 'how often the worker launches due scheduled programs (>= 100)',
+  },
+  {
+    name: 'QUEUE_PREFIX',
+    required: 'no',
+    default: 'closeloop',
+    meaning: 'Redis key prefix of every queue (use {closeloop} for Redis Cluster)',
   },
   { name: 'BODY_LIMIT', required: 'no', default: '1mb', meaning: 'largest JSON request body; larger gets 413' },
 ];
@@ -165,8 +172,13 @@ export function parseConfig(env: Env): AppConfig {
   if (!/^\d+(?:b|kb|mb)$/i.test(bodyLimit)) {
     throw new ConfigError('BODY_LIMIT', `must be a size such as 512kb or 1mb, got "${bodyLimit}"`);
   }
+  const queuePrefix = value(env, 'QUEUE_PREFIX') ?? 'closeloop';
+  if (!/^[\w{}:.-]{1,64}$/.test(queuePrefix)) {
+    throw new ConfigError('QUEUE_PREFIX', `may hold letters, digits and _ { } : . - only, got "${queuePrefix}"`);
+  }
   return {
     nodeEnv,
+    queuePrefix,
     databaseUrl,
     redisUrl,
     port,

@@ -11,3 +11,4 @@ export * from './response-code';
 export * from './cell-allocation';
 export * from './segment-criteria';
 export * from './contact-address';
+export * from './csv';

@@ -13,3 +13,4 @@ export { exitOnShutdownSignals } from './shutdown';
 export { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './query-helpers';
 export { PageQueryDto } from './page-query.dto';
 export type { Page } from './page-query.dto';
+export { queueRootOptions } from './queue-options';

@@ -7,11 +7,13 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
+  ApiResponse,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Actor, ValidationError } from '@closeloop/core';
+import { Actor, csvRow, ValidationError } from '@closeloop/core';
 import {
   CreateSegmentDto,
   CreateSuppressionDto,
@@ -29,6 +31,8 @@ import {
   SuppressionPage,
   SuppressionService,
   SuppressionView,
+  TargetListService,
+  TargetListView,
   UpsertResultView,
 } from '@closeloop/audience';
 import { ApiErrors } from '../http/api-errors';
@@ -43,6 +47,7 @@ export class AudienceController {
     private readonly customers: CustomerService,
     private readonly suppressions: SuppressionService,
     private readonly segments: SegmentService,
+    private readonly lists: TargetListService,
   ) {}
 
   @Post('customers')
@@ -165,5 +170,48 @@ export class AudienceController {
   @ApiErrors(404)
   getSegment(@Param('id') id: string) {
     return this.segments.get(id);
+  }
+
+  @Post('programs/:id/list')
+  @HttpCode(202)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Build (or rebuild, before launch) the target list, as a job on the worker' })
+  @ApiResponse({ status: 202, type: TargetListView })
+  @ApiErrors(404, 409)
+  buildList(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return this.lists.requestBuild(actor, id);
+  }
+
+  @Get('programs/:id/list')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'The target list: state, progress, waterfall and members per cell' })
+  @ApiOkResponse({ type: TargetListView })
+  @ApiErrors(404)
+  getList(@Param('id') id: string) {
+    return this.lists.get(id);
+  }
+
+  @Get('programs/:id/list.csv')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'The members with cell and response code, streamed as CSV (formula-safe)' })
+  @ApiProduces('text/csv')
+  @ApiOkResponse({
+    description: 'columns externalId,address,cell,responseCode, in rank order',
+    content: { 'text/csv': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(404)
+  async listCsv(@Param('id') id: string, @Res() res: Response) {
+    const pages = this.lists.members(id);
+    const first = await pages.next(); // resolves the program first, so an unknown one is still a 404
+    res
+      .status(200)
+      .type('text/csv')
+      .setHeader('Content-Disposition', `attachment; filename="list-${encodeURIComponent(id)}.csv"`);
+    res.write(csvRow(['externalId', 'address', 'cell', 'responseCode']));
+    for (let page = first; !page.done; page = await pages.next()) {
+      const chunk = page.value.map((m) => csvRow([m.externalId, m.address, m.cell, m.responseCode])).join('');
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
   }
 }

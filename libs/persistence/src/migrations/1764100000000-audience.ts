@@ -13,6 +13,8 @@ export class Audience1764100000000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE customer (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        -- Arrival order: a clock can give two writes the same created_at, this cannot.
+        seq bigint GENERATED ALWAYS AS IDENTITY,
         external_id text NOT NULL,
         email text,
         email_given text,

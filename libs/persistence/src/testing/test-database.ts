@@ -30,7 +30,8 @@ export async function createTestDatabase(
   baseUrl = process.env.DATABASE_URL,
 ): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   if (!baseUrl) throw new Error('DATABASE_URL is not set: run the tests through `npm test`');
-  const fingerprint = MIGRATIONS.map((m) => m.name)
+  // Names and code of the migrations: editing one (before it lands) makes a new template too.
+  const fingerprint = MIGRATIONS.map((m) => `${m.name}:${m.prototype.up.toString()}`)
     .join(',')
     .split('')
     .reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) >>> 0, 7)

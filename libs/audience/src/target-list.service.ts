@@ -1,0 +1,325 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { createHash } from 'node:crypto';
+import {
+  Actor,
+  cellRankBounds,
+  checkLaunchableCells,
+  codeKey,
+  ConflictError,
+  CriteriaNode,
+  isUuid,
+  NotFoundError,
+  sampleCount,
+} from '@closeloop/core';
+import { AuditService, iso } from '@closeloop/persistence';
+import { DataSource, EntityManager } from 'typeorm';
+import { ListCellView, TargetListView, WaterfallStepView } from './dto/target-list.dto';
+import { AUDIENCE_QUEUE, AudienceJob } from './queues';
+import { SegmentService } from './segment.service';
+
+interface ProgramRow {
+  id: string;
+  code: string;
+  state: string;
+  channel: 'email' | 'sms';
+  segment_code: string | null;
+  sample_size: number | null;
+  sample_percent: string | null;
+  seed: number | null;
+}
+
+interface CellRow {
+  id: string;
+  code: string;
+  weight: string;
+  is_control: boolean;
+  response_code: string;
+}
+
+const BUILDABLE = ['draft', 'scheduled'];
+
+/** Without a program seed, one derived from the program id: rebuilds stay reproducible. */
+export const defaultSeed = (programId: string): number =>
+  createHash('sha256').update(programId).digest().readInt32BE(0);
+
+/**
+ * Target lists (PRODUCT.md "target list", "waterfall"): segment -> reachable -> dedupe -> suppress
+ * -> sample -> split into cells, set-based in PostgreSQL inside one transaction, so the snapshot is
+ * replaced atomically and members never pass through Node's memory.
+ */
+@Injectable()
+export class TargetListService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly segments: SegmentService,
+    private readonly audit: AuditService,
+    @InjectQueue(AUDIENCE_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  /** Queues a build; the worker runs it. A build already queued or running is returned as is. */
+  async requestBuild(actor: Actor, programRef: string): Promise<TargetListView> {
+    const program = await this.program(this.dataSource.manager, programRef);
+    this.assertBuildable(program);
+    const rows = await this.dataSource.query(
+      `INSERT INTO target_list (program_id, state, requested_by) VALUES ($1, 'queued', $2)
+       ON CONFLICT (program_id) DO UPDATE SET state = 'queued', progress = 0, error = NULL,
+              requested_by = excluded.requested_by, requested_at = now()
+        WHERE target_list.state NOT IN ('queued', 'building')
+       RETURNING extract(epoch FROM requested_at)::text AS at`,
+      [program.id, actor.name],
+    );
+    if (rows.length) {
+      await this.queue.add(
+        AudienceJob.ListBuild,
+        { programId: program.id },
+        { jobId: `list-build:${program.id}:${rows[0].at}`, attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+      );
+      await this.audit.record(this.dataSource.manager, actor, {
+        action: 'list.build',
+        entityType: 'program',
+        entityId: program.id,
+        entityCode: program.code,
+      });
+    }
+    return this.get(program.id);
+  }
+
+  async get(programRef: string): Promise<TargetListView> {
+    const program = await this.program(this.dataSource.manager, programRef);
+    const rows = await this.dataSource.query(`SELECT * FROM target_list WHERE program_id = $1`, [program.id]);
+    if (!rows.length) {
+      return {
+        state: 'none',
+        progress: 0,
+        seed: null,
+        waterfall: [],
+        cells: [],
+        error: null,
+        requestedAt: null,
+        builtAt: null,
+      };
+    }
+    const r = rows[0];
+    return {
+      state: r.state,
+      progress: Number(r.progress),
+      seed: r.seed,
+      waterfall: r.waterfall,
+      cells: r.cells,
+      error: r.error,
+      requestedAt: iso(r.requested_at),
+      builtAt: iso(r.built_at),
+    };
+  }
+
+  /** Runs a build (the worker calls this). Idempotent: a rerun replaces the snapshot with the same one. */
+  async build(
+    programId: string,
+    onProgress: (fraction: number) => Promise<void> = async () => undefined,
+  ): Promise<TargetListView> {
+    await this.dataSource.query(`UPDATE target_list SET state = 'building', progress = 0 WHERE program_id = $1`, [
+      programId,
+    ]);
+    try {
+      await this.dataSource.transaction(async (m) => {
+        const program = await this.program(m, programId, true);
+        this.assertBuildable(program);
+        const result = await this.buildIn(m, program, async (fraction) => {
+          await this.dataSource.query(`UPDATE target_list SET progress = $2 WHERE program_id = $1`, [
+            programId,
+            fraction,
+          ]);
+          await onProgress(fraction);
+        });
+        await m.query(
+          `INSERT INTO target_list (program_id, state, progress, seed, waterfall, cells, requested_by, built_at)
+           VALUES ($1, 'built', 1, $2, $3, $4, 'system', now())
+           ON CONFLICT (program_id) DO UPDATE SET state = 'built', progress = 1, seed = $2, waterfall = $3, cells = $4,
+                  error = NULL, built_at = now()`,
+          [programId, result.seed, JSON.stringify(result.waterfall), JSON.stringify(result.cells)],
+        );
+      });
+    } catch (error) {
+      await this.dataSource.query(`UPDATE target_list SET state = 'failed', error = $2 WHERE program_id = $1`, [
+        programId,
+        error instanceof Error ? error.message : String(error),
+      ]);
+      throw error;
+    }
+    return this.get(programId);
+  }
+
+  private async buildIn(
+    m: EntityManager,
+    program: ProgramRow,
+    progress: (fraction: number) => Promise<void>,
+  ): Promise<{ seed: number; waterfall: WaterfallStepView[]; cells: ListCellView[] }> {
+    if (!program.segment_code) throw new ConflictError(`program ${program.code} has no segment to build a list from`);
+    const cells: CellRow[] = await m.query(
+      `SELECT id, code, weight, is_control, response_code FROM cell WHERE program_id = $1 ORDER BY position`,
+      [program.id],
+    );
+    const check = checkLaunchableCells(
+      cells.map((c) => ({ code: c.code, weight: Number(c.weight), isControl: c.is_control })),
+    );
+    if (!check.ok) throw new ConflictError(`program ${program.code} cannot be split into cells: ${check.reason}`);
+    const segment = await m.query(`SELECT code, criteria FROM segment WHERE lower(code) = $1`, [
+      codeKey(program.segment_code),
+    ]);
+    if (!segment.length)
+      throw new ConflictError(
+        `program ${program.code} targets segment "${program.segment_code}", which does not exist`,
+      );
+    const compiled = await this.segments.compile(m, segment[0].criteria as CriteriaNode, [codeKey(segment[0].code)]);
+    const seed = program.seed ?? defaultSeed(program.id);
+    const address = program.channel === 'email' ? 'c.email' : 'c.phone';
+    const consent = program.channel === 'email' ? 'c.consent_email' : 'c.consent_sms';
+    const waterfall: WaterfallStepView[] = [];
+    const step = (name: string, remaining: number, reasons?: Record<string, number>) => {
+      const before = waterfall.length ? waterfall[waterfall.length - 1].remaining : remaining;
+      waterfall.push({ step: name, remaining, removed: before - remaining, ...(reasons ? { reasons } : {}) });
+    };
+
+    // 1. select: the segment, as its compiled SQL.
+    await m.query(
+      `CREATE TEMP TABLE lb (id uuid PRIMARY KEY, seq bigint, address text, consent boolean) ON COMMIT DROP`,
+    );
+    await m.query(
+      `INSERT INTO lb SELECT c.id, c.seq, ${address}, ${consent}
+         FROM customer c WHERE c.erased_at IS NULL AND ${compiled.sql}`,
+      compiled.params,
+    );
+    let remaining = await count(m);
+    step('select', remaining);
+    await progress(0.2);
+
+    // 2. reachable: an address on the channel and consent for it.
+    const noAddress = await deleted(m, `DELETE FROM lb WHERE address IS NULL`);
+    const noConsent = await deleted(m, `DELETE FROM lb WHERE NOT consent`);
+    remaining -= noAddress + noConsent;
+    step('reachable', remaining, { 'no address': noAddress, 'no consent': noConsent });
+    await progress(0.4);
+
+    // 3. dedupe: one member per normalised address; the customer that arrived first is kept.
+    remaining -= await deleted(
+      m,
+      `DELETE FROM lb WHERE id IN (
+         SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY address ORDER BY seq) AS n FROM lb) d WHERE n > 1)`,
+    );
+    step('dedupe', remaining);
+
+    // 4. suppress: by channel and address hash (erased addresses stay suppressed), counted by reason.
+    const suppressed: { reason: string; n: number }[] = await m.query(
+      `WITH gone AS (
+         DELETE FROM lb USING suppression s
+          WHERE s.channel = $1 AND s.address_hash = sha256(convert_to(lb.address, 'UTF8'))
+         RETURNING s.reason)
+       SELECT reason, count(*)::int AS n FROM gone GROUP BY reason ORDER BY reason`,
+      [program.channel],
+    );
+    remaining -= suppressed.reduce((a, r) => a + r.n, 0);
+    step('suppress', remaining, Object.fromEntries(suppressed.map((r) => [r.reason, r.n])));
+    await progress(0.6);
+
+    // 5. sample: rank by a keyed hash of (seed, customer id), keep the first N. The rank depends on
+    // nothing but the seed and the ids, so a rebuild or a reshuffled table gives the same list.
+    await m.query(`ALTER TABLE lb ADD COLUMN rank int`);
+    await m.query(
+      `UPDATE lb SET rank = r.n FROM (
+         SELECT id, row_number() OVER (ORDER BY md5($1::text || ':' || id::text), id) AS n FROM lb) r
+        WHERE lb.id = r.id`,
+      [String(seed)],
+    );
+    const sample =
+      program.sample_size !== null
+        ? { size: program.sample_size }
+        : program.sample_percent !== null
+          ? { percent: Number(program.sample_percent) }
+          : null;
+    const kept = sampleCount(remaining, sample);
+    remaining -= await deleted(m, `DELETE FROM lb WHERE rank > $1`, [kept]);
+    step('sample', remaining);
+    await progress(0.8);
+
+    // 6. split: exact shares by the largest remainder, ranks mapped to cells by their lower bounds.
+    const bounds = cellRankBounds(
+      remaining,
+      cells.map((c) => Number(c.weight)),
+    );
+    const lowerBounds = bounds.map((_, i) => (i === 0 ? 1 : bounds[i - 1] + 1));
+    await m.query(`DELETE FROM list_member WHERE program_id = $1`, [program.id]);
+    await m.query(
+      `INSERT INTO list_member (program_id, customer_id, cell_id, response_code, address, rank)
+       SELECT $1, lb.id, ($2::uuid[])[k.i], ($3::text[])[k.i], lb.address, lb.rank
+         FROM lb CROSS JOIN LATERAL (SELECT width_bucket(lb.rank, $4::int[]) AS i) k`,
+      [program.id, cells.map((c) => c.id), cells.map((c) => c.response_code), lowerBounds],
+    );
+    const perCell: { cell_id: string; n: number }[] = await m.query(
+      `SELECT cell_id, count(*)::int AS n FROM list_member WHERE program_id = $1 GROUP BY cell_id`,
+      [program.id],
+    );
+    const members = new Map(perCell.map((r) => [r.cell_id, r.n]));
+    return {
+      seed,
+      waterfall,
+      cells: cells.map((c) => ({
+        code: c.code,
+        isControl: c.is_control,
+        responseCode: c.response_code,
+        members: members.get(c.id) ?? 0,
+      })),
+    };
+  }
+
+  /** Members with cell and response code, in rank order, a page at a time (for the CSV export). */
+  async *members(
+    programRef: string,
+    batch = 5000,
+  ): AsyncGenerator<{ externalId: string; address: string; cell: string; responseCode: string }[]> {
+    const program = await this.program(this.dataSource.manager, programRef);
+    let after = 0;
+    for (;;) {
+      const rows = await this.dataSource.query(
+        `SELECT m.rank, c.external_id AS "externalId", m.address, ce.code AS cell, m.response_code AS "responseCode"
+           FROM list_member m JOIN customer c ON c.id = m.customer_id JOIN cell ce ON ce.id = m.cell_id
+          WHERE m.program_id = $1 AND m.rank > $2 ORDER BY m.rank LIMIT $3`,
+        [program.id, after, batch],
+      );
+      if (!rows.length) return;
+      yield rows;
+      after = rows[rows.length - 1].rank;
+    }
+  }
+
+  private assertBuildable(program: ProgramRow): void {
+    if (!BUILDABLE.includes(program.state)) {
+      throw new ConflictError(
+        `program ${program.code} is ${program.state}: its list is frozen (lists are built before launch)`,
+      );
+    }
+  }
+
+  private async program(m: EntityManager, ref: string, lock = false): Promise<ProgramRow> {
+    const rows = await m.query(
+      `SELECT id, code, state, channel, segment_code, sample_size, sample_percent, seed FROM program
+        WHERE ${isUuid(ref) ? 'id = $1' : 'lower(code) = lower($1)'}${lock ? ' FOR UPDATE' : ''}`,
+      [ref],
+    );
+    if (!rows.length) throw new NotFoundError('program', ref);
+    return rows[0];
+  }
+}
+
+async function count(m: EntityManager): Promise<number> {
+  const [{ n }] = await m.query(`SELECT count(*)::int AS n FROM lb`);
+  return n;
+}
+
+async function deleted(m: EntityManager, sql: string, params: unknown[] = []): Promise<number> {
+  const result = await m.query(sql, params);
+  // node-pg through TypeORM answers [rows, rowCount] for DELETE.
+  return Array.isArray(result) && typeof result[1] === 'number' ? result[1] : 0;
+}

@@ -1,0 +1,41 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Target lists: one snapshot per program (replaced atomically on rebuild, before launch only) and
+ * its members, keyed (program, customer) so sends can later be keyed the same way.
+ */
+export class TargetList1764200000000 implements MigrationInterface {
+  name = 'TargetList1764200000000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE target_list (
+        program_id uuid PRIMARY KEY REFERENCES program (id) ON DELETE CASCADE,
+        state text NOT NULL CHECK (state IN ('queued', 'building', 'built', 'failed')),
+        progress numeric NOT NULL DEFAULT 0,
+        seed int,
+        waterfall jsonb NOT NULL DEFAULT '[]'::jsonb,
+        cells jsonb NOT NULL DEFAULT '[]'::jsonb,
+        error text,
+        requested_by text NOT NULL,
+        requested_at timestamptz NOT NULL DEFAULT now(),
+        built_at timestamptz
+      )`);
+    await q.query(`
+      CREATE TABLE list_member (
+        program_id uuid NOT NULL REFERENCES program (id) ON DELETE CASCADE,
+        customer_id uuid NOT NULL REFERENCES customer (id),
+        cell_id uuid NOT NULL REFERENCES cell (id),
+        response_code text NOT NULL,
+        address text NOT NULL,
+        rank int NOT NULL,
+        PRIMARY KEY (program_id, customer_id)
+      )`);
+    await q.query(`CREATE INDEX list_member_cell_idx ON list_member (program_id, cell_id)`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE IF EXISTS list_member`);
+    await q.query(`DROP TABLE IF EXISTS target_list`);
+  }
+}
