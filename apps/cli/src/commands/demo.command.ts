@@ -8,7 +8,7 @@ import { ApiKeyService } from '@closeloop/access';
 import { runMigrations } from '@closeloop/persistence';
 
 const NOT_BUILT_YET = [
-  'audience: customers, CSV imports, suppressions, segments, target lists and the waterfall',
+  'audience: CSV imports (customers, orders, suppressions) and the orders API',
   'delivery: templates, the send executor over SMTP and SMPP, contact policy',
   'tracking: opens, clicks, unsubscribes, conversions by response code',
   'measurement: per-cell reports with significance, sample-size planning, scorecard',
@@ -98,11 +98,37 @@ export class DemoCommand extends CommandRunner {
       validUntil: '2026-12-31T23:59:59Z',
     });
     say(`   offer ${offer.code}: ${offer.name}`);
+    const segmentCode = `LAPSED-BUYERS-${run}`;
+    const customers = demoCustomers(run, 2000);
+    for (let i = 0; i < customers.length; i += 1000) {
+      await must('POST', '/v1/customers', { customers: customers.slice(i, i + 1000) });
+    }
+    const withEmail = customers.filter((c) => c.email);
+    for (let i = 0; i < 40; i++) {
+      await must('POST', '/v1/suppressions', {
+        channel: 'email',
+        address: withEmail[100 + i * 7].email,
+        reason: i % 4 ? 'unsubscribed' : 'hard-bounce',
+      });
+    }
+    const segment = await must('POST', '/v1/segments', {
+      code: segmentCode,
+      name: 'Lapsed buyers in DACH',
+      criteria: {
+        all: [
+          { field: 'country', op: 'in', value: ['DE', 'AT', 'CH'] },
+          { field: 'lifecycleStage', op: 'eq', value: 'lapsed' },
+          { field: 'attributes.run', op: 'eq', value: run },
+        ],
+      },
+    });
+    const counted = await must('GET', `/v1/segments/${segment.code}`);
+    say(`   ${customers.length} customers loaded; segment ${segment.code}: ${counted.count} members now`);
     const draft = await must('POST', `/v1/campaigns/${campaign.code}/programs`, {
       code: `LAPSED-${run}`,
       name: 'Coupon for lapsed buyers',
       channel: 'email',
-      segment: 'lapsed-buyers',
+      segment: segmentCode,
       template: 'coupon-email',
       offer: offer.code,
       attributionWindowDays: 14,
@@ -121,6 +147,34 @@ export class DemoCommand extends CommandRunner {
     await must('PATCH', `/v1/cells/LAPSED-${run}-B`, { weight: 45 });
     const illegal = await http('POST', `/v1/programs/${draft.code}/pause`);
     say(`   fixed cell B to 45%; pause a draft -> ${illegal.status}: ${illegal.body.message}`);
+
+    say('\n2. LIST');
+    await must('POST', `/v1/programs/${draft.code}/list`);
+    let list = await must('GET', `/v1/programs/${draft.code}/list`);
+    while (list.state === 'queued' || list.state === 'building') {
+      await new Promise((r) => setTimeout(r, 200));
+      list = await must('GET', `/v1/programs/${draft.code}/list`);
+    }
+    if (list.state !== 'built') throw new Error(`the list build ${list.state}: ${list.error}`);
+    say(`   target list built by the worker (seed ${list.seed}); waterfall:`);
+    for (const w of list.waterfall as {
+      step: string;
+      remaining: number;
+      removed: number;
+      reasons?: Record<string, number>;
+    }[]) {
+      const why = w.reasons
+        ? `  (${Object.entries(w.reasons)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`
+        : '';
+      say(`   ${w.step.padEnd(10)} ${String(w.remaining).padStart(6)} remain  ${String(-w.removed).padStart(6)}${why}`);
+    }
+    for (const c of list.cells as { code: string; members: number; responseCode: string }[]) {
+      say(`   cell ${c.code.padEnd(24)} ${String(c.members).padStart(6)} members  response code ${c.responseCode}`);
+    }
+    say(`   export: GET /v1/programs/${draft.code}/list.csv`);
+    say('\n   back to the plan:');
     const at = new Date(Date.now() + 2000).toISOString();
     const scheduled = await must('POST', `/v1/programs/${draft.code}/schedule`, { scheduledAt: at });
     say(`   scheduled for ${scheduled.scheduledAt}; cells are now frozen:`);
@@ -138,7 +192,7 @@ export class DemoCommand extends CommandRunner {
     const paused = await must('POST', `/v1/programs/${draft.code}/pause`);
     say(`   pause -> ${paused.state}`);
 
-    say('\n2. LIST, 3. SEND, 4. RESPOND, 5. MEASURE, 6. ADJUST: not built yet');
+    say('\n3. SEND, 4. RESPOND, 5. MEASURE, 6. ADJUST: not built yet');
     for (const item of NOT_BUILT_YET) say(`   - ${item}`);
 
     await this.keys.revoke(apiKey.id);
@@ -197,4 +251,20 @@ export class DemoCommand extends CommandRunner {
       ),
     );
   }
+}
+
+/** A reproducible demo population: countries, stages, consent, missing and shared addresses. */
+function demoCustomers(run: string, n: number) {
+  let state = 2026;
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+  return Array.from({ length: n }, (_, i) => ({
+    externalId: `demo-${run}-${i}`,
+    email: random() < 0.04 ? undefined : `shopper${i % 1950}.${run.toLowerCase()}@example.com`,
+    firstName: pick(['Anna', 'Ben', 'Clara', 'David', 'Eva', 'Felix']),
+    country: pick(['DE', 'DE', 'AT', 'CH', 'FR', 'NL']),
+    lifecycleStage: pick(['active', 'lapsed', 'lapsed', 'at-risk', 'new']),
+    consent: { email: random() < 0.9, sms: false },
+    attributes: { run },
+  }));
 }
