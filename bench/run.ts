@@ -1,8 +1,9 @@
 import { createTestDatabase, ensureLocalServices } from '@closeloop/persistence';
 import { formatRow, Scenario } from './harness';
+import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
 
-const SCENARIOS: Scenario[] = [plannerApi];
+const SCENARIOS: Scenario[] = [plannerApi, listBuild];
 
 async function main(): Promise<void> {
   const name = process.argv[2];

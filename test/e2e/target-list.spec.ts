@@ -159,6 +159,13 @@ describe('target lists', () => {
     const failed = await built(noSegment.code);
     expect(failed).toMatchObject({ state: 'failed', error: expect.stringContaining('no segment') });
     await m().get('/v1/programs/NO-SUCH-PROGRAM/list').expect(404);
+    // Changing cells or targeting in draft drops the snapshot: it must be built again.
+    const edited = await program({});
+    await m().post(`/v1/programs/${edited.id}/list`).expect(202);
+    expect((await built(edited.code)).state).toBe('built');
+    await m().patch(`/v1/cells/${edited.cells[0].id}`, { weight: 40 }).expect(200);
+    expect((await m().get(`/v1/programs/${edited.id}/list`).expect(200)).body.state).toBe('none');
+    expect((await m().get(`/v1/programs/${edited.id}/list.csv`).expect(200)).text.trim().split('\r\n')).toHaveLength(1);
     await m().get('/v1/programs/NO-SUCH-PROGRAM/list.csv').expect(404);
   });
 });

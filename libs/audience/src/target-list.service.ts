@@ -184,9 +184,7 @@ export class TargetListService {
     };
 
     // 1. select: the segment, as its compiled SQL.
-    await m.query(
-      `CREATE TEMP TABLE lb (id uuid PRIMARY KEY, seq bigint, address text, consent boolean) ON COMMIT DROP`,
-    );
+    await m.query(`CREATE TEMP TABLE lb (id uuid, seq bigint, address text, consent boolean) ON COMMIT DROP`);
     await m.query(
       `INSERT INTO lb SELECT c.id, c.seq, ${address}, ${consent}
          FROM customer c WHERE c.erased_at IS NULL AND ${compiled.sql}`,
@@ -224,15 +222,10 @@ export class TargetListService {
     step('suppress', remaining, Object.fromEntries(suppressed.map((r) => [r.reason, r.n])));
     await progress(0.6);
 
-    // 5. sample: rank by a keyed hash of (seed, customer id), keep the first N. The rank depends on
-    // nothing but the seed and the ids, so a rebuild or a reshuffled table gives the same list.
-    await m.query(`ALTER TABLE lb ADD COLUMN rank int`);
-    await m.query(
-      `UPDATE lb SET rank = r.n FROM (
-         SELECT id, row_number() OVER (ORDER BY md5($1::text || ':' || id::text), id) AS n FROM lb) r
-        WHERE lb.id = r.id`,
-      [String(seed)],
-    );
+    // 5. sample and 6. split, in one pass: members are ranked by a keyed hash of (seed, customer id)
+    // and the first N kept. The rank depends on nothing but the seed and the ids, so a rebuild or a
+    // reshuffled table gives the same list; ranks map to cells by the lower bounds of exact shares
+    // (largest remainder), so every cell is within one member of its weight.
     const sample =
       program.sample_size !== null
         ? { size: program.sample_size }
@@ -240,22 +233,20 @@ export class TargetListService {
           ? { percent: Number(program.sample_percent) }
           : null;
     const kept = sampleCount(remaining, sample);
-    remaining -= await deleted(m, `DELETE FROM lb WHERE rank > $1`, [kept]);
-    step('sample', remaining);
-    await progress(0.8);
-
-    // 6. split: exact shares by the largest remainder, ranks mapped to cells by their lower bounds.
+    step('sample', kept);
+    await progress(0.7);
     const bounds = cellRankBounds(
-      remaining,
+      kept,
       cells.map((c) => Number(c.weight)),
     );
     const lowerBounds = bounds.map((_, i) => (i === 0 ? 1 : bounds[i - 1] + 1));
     await m.query(`DELETE FROM list_member WHERE program_id = $1`, [program.id]);
     await m.query(
       `INSERT INTO list_member (program_id, customer_id, cell_id, response_code, address, rank)
-       SELECT $1, lb.id, ($2::uuid[])[k.i], ($3::text[])[k.i], lb.address, lb.rank
-         FROM lb CROSS JOIN LATERAL (SELECT width_bucket(lb.rank, $4::int[]) AS i) k`,
-      [program.id, cells.map((c) => c.id), cells.map((c) => c.response_code), lowerBounds],
+       SELECT $1, r.id, ($2::uuid[])[width_bucket(r.n, $4::int[])], ($3::text[])[width_bucket(r.n, $4::int[])], r.address, r.n
+         FROM (SELECT id, address, row_number() OVER (ORDER BY md5($5::text || ':' || id::text), id) AS n FROM lb) r
+        WHERE r.n <= $6`,
+      [program.id, cells.map((c) => c.id), cells.map((c) => c.response_code), lowerBounds, String(seed), kept],
     );
     const perCell: { cell_id: string; n: number }[] = await m.query(
       `SELECT cell_id, count(*)::int AS n FROM list_member WHERE program_id = $1 GROUP BY cell_id`,

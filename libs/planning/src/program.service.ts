@@ -171,6 +171,7 @@ export class ProgramService {
         p.samplePercent = sample?.percent !== undefined ? String(sample.percent) : null;
       }
       if (input.seed !== undefined) p.seed = input.seed;
+      if (TARGETING_FIELDS.some((field) => input[field] !== undefined)) await this.invalidateList(m, p.id);
       if (input.scheduledAt !== undefined) {
         const at = toDate(input.scheduledAt) ?? null;
         if (state === 'scheduled') {
@@ -298,6 +299,7 @@ export class ProgramService {
       }
       const position = existing.length ? existing[existing.length - 1].position + 1 : 0;
       const cell = await this.insertCell(m, p, input, position, '');
+      await this.invalidateList(m, p.id);
       await this.audit.record(m, actor, {
         action: 'cell.create',
         entityType: 'cell',
@@ -327,6 +329,7 @@ export class ProgramService {
       }
       cell.updatedAt = this.clock.now();
       await m.save(CellEntity, cell);
+      await this.invalidateList(m, p.id);
       await this.audit.record(m, actor, {
         action: 'cell.update',
         entityType: 'cell',
@@ -344,6 +347,7 @@ export class ProgramService {
       const cell = await this.findCell(m, ref);
       const p = await this.find(m, cell.programId, true);
       assertEditable(p.state as ProgramState, 'cells', 'cells');
+      await this.invalidateList(m, p.id);
       await m.delete(CellEntity, { id: cell.id });
       await this.audit.record(m, actor, {
         action: 'cell.delete',
@@ -429,6 +433,15 @@ export class ProgramService {
       if (await register(code)) return code;
     }
     throw new Error('could not generate a free response code after 20 attempts');
+  }
+
+  /**
+   * A target list is a snapshot of the cells and targeting it was built with: when those change
+   * (only possible in draft), the snapshot is dropped and must be built again.
+   */
+  private async invalidateList(m: EntityManager, programId: string): Promise<void> {
+    await m.query('DELETE FROM list_member WHERE program_id = $1', [programId]);
+    await m.query('DELETE FROM target_list WHERE program_id = $1', [programId]);
   }
 
   private assertFuture(at: Date): void {

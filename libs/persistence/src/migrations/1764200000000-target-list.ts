@@ -24,8 +24,10 @@ export class TargetList1764200000000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE list_member (
         program_id uuid NOT NULL REFERENCES program (id) ON DELETE CASCADE,
-        customer_id uuid NOT NULL REFERENCES customer (id),
-        cell_id uuid NOT NULL REFERENCES cell (id),
+        -- No foreign keys on customer and cell: the builder writes members set-based from rows it
+        -- has just read in the same transaction, and a per-row FK check would double its cost.
+        customer_id uuid NOT NULL,
+        cell_id uuid NOT NULL,
         response_code text NOT NULL,
         address text NOT NULL,
         rank int NOT NULL,
