@@ -10,7 +10,16 @@ export type { AuditRecord, AuditQuery, AuditEntryView } from './audit.service';
 export { createTestDatabase } from './testing/test-database';
 export { applyLocalServiceDefaults, ensureLocalServices, findRepoRoot } from './local-services';
 export { exitOnShutdownSignals } from './shutdown';
-export { assertCodeFree, codeTaken, iso, isUniqueViolation, keysetPage, toDate, whereRef } from './query-helpers';
+export {
+  assertCodeFree,
+  codeTaken,
+  findByRef,
+  iso,
+  isUniqueViolation,
+  keysetPage,
+  toDate,
+  whereRef,
+} from './query-helpers';
 export { PageQueryDto } from './page-query.dto';
 export type { Page } from './page-query.dto';
 export { queueRootOptions } from './queue-options';

@@ -1,5 +1,5 @@
 /** Query helpers shared by the domain libs: id-or-code lookups, keyset pages, code uniqueness. */
-import { clampLimit, ConflictError, decodeCursor, encodeCursor, isUuid } from '@closeloop/core';
+import { clampLimit, ConflictError, decodeCursor, encodeCursor, isUuid, NotFoundError } from '@closeloop/core';
 import { EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
 /** Codes are usable wherever an id is (API.md): a UUID is looked up as an id, anything else as a code. */
@@ -75,3 +75,18 @@ export async function assertCodeFree(
 
 export const codeTaken = (label: string, code: string): ConflictError =>
   new ConflictError(`${label} code "${code}" is already taken`);
+
+/** One entity by id or code, or NotFoundError; `lock` takes a row lock for the rest of the transaction. */
+export async function findByRef<T extends ObjectLiteral>(
+  m: EntityManager,
+  entity: EntityTarget<T>,
+  label: string,
+  ref: string,
+  lock = false,
+): Promise<T> {
+  const qb = whereRef(m.getRepository(entity).createQueryBuilder('e'), 'e', ref);
+  if (lock) qb.setLock('pessimistic_write');
+  const found = await qb.getOne();
+  if (!found) throw new NotFoundError(label, ref);
+  return found;
+}

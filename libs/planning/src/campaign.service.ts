@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
+import { Actor, ConflictError, validateCode, ValidationError } from '@closeloop/core';
 import {
   assertCodeFree,
   AuditService,
@@ -11,7 +11,7 @@ import {
   keysetPage,
   ProgramEntity,
   toDate,
-  whereRef,
+  findByRef,
 } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignListQueryDto, CampaignView, CreateCampaignDto, UpdateCampaignDto } from './dto/campaign.dto';
@@ -130,11 +130,7 @@ export class CampaignService {
 
   /** Finds a campaign by id or code; `lock` takes a row lock for the rest of the transaction. */
   async find(m: EntityManager, ref: string, lock = false): Promise<CampaignEntity> {
-    const qb = whereRef(m.getRepository(CampaignEntity).createQueryBuilder('c'), 'c', ref);
-    if (lock) qb.setLock('pessimistic_write');
-    const c = await qb.getOne();
-    if (!c) throw new NotFoundError('campaign', ref);
-    return c;
+    return findByRef(m, CampaignEntity, 'campaign', ref, lock);
   }
 
   private async countPrograms(m: EntityManager, campaignId: string): Promise<number> {

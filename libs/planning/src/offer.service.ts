@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Actor, ConflictError, NotFoundError, validateCode, ValidationError } from '@closeloop/core';
+import { Actor, ConflictError, validateCode, ValidationError } from '@closeloop/core';
 import {
   assertCodeFree,
   AuditService,
@@ -13,6 +13,7 @@ import {
   ProgramEntity,
   toDate,
   whereRef,
+  findByRef,
 } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { Page } from './dto/common.dto';
@@ -119,11 +120,7 @@ export class OfferService {
   }
 
   async find(m: EntityManager, ref: string, lock = false): Promise<OfferEntity> {
-    const qb = whereRef(m.getRepository(OfferEntity).createQueryBuilder('o'), 'o', ref);
-    if (lock) qb.setLock('pessimistic_write');
-    const o = await qb.getOne();
-    if (!o) throw new NotFoundError('offer', ref);
-    return o;
+    return findByRef(m, OfferEntity, 'offer', ref, lock);
   }
 
   /** Resolves an offer named in a request body; an unknown one is the caller's input error. */

@@ -32,6 +32,7 @@ import {
   ProgramEntity,
   toDate,
   whereRef,
+  findByRef,
 } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { CampaignService } from './campaign.service';
@@ -360,11 +361,7 @@ export class ProgramService {
   }
 
   async find(m: EntityManager, ref: string, lock = false): Promise<ProgramEntity> {
-    const qb = whereRef(m.getRepository(ProgramEntity).createQueryBuilder('p'), 'p', ref);
-    if (lock) qb.setLock('pessimistic_write');
-    const p = await qb.getOne();
-    if (!p) throw new NotFoundError('program', ref);
-    return p;
+    return findByRef(m, ProgramEntity, 'program', ref, lock);
   }
 
   /** A cell by id, code, or response code. */
