@@ -39,6 +39,7 @@ const EXPECTED: Record<string, Role[]> = {
   'DELETE /v1/cells/{id}': WRITE,
   'GET /v1/audit': ADMIN,
   'POST /v1/customers': WRITE,
+  'POST /v1/orders': WRITE,
   'GET /v1/customers/{id}': ALL,
   'DELETE /v1/customers/{id}': ADMIN,
   'POST /v1/suppressions': WRITE,

@@ -209,6 +209,74 @@ describe('audience: customers, suppressions, segments', () => {
     expect(list.body.items.map((s: { code: string }) => s.code)).toContain(code);
   });
 
+  it('takes orders in batches, attached by customer externalId, and segments read them', async () => {
+    const a = aCustomer({ country: 'LI' });
+    const b = aCustomer({ country: 'LI' });
+    await m()
+      .post('/v1/customers', { customers: [a, b] })
+      .expect(200);
+    const order = (over: Record<string, unknown>) => ({
+      externalId: uniqueCode('O'),
+      customerExternalId: a.externalId,
+      orderedAt: '2026-05-01T10:00:00Z',
+      amount: 4990,
+      margin: -120,
+      currency: 'EUR',
+      items: [{ sku: 'SKU-1', quantity: 2, price: 2495 }],
+      ...over,
+    });
+    const repeated = order({});
+    const res = await m()
+      .post('/v1/orders', {
+        orders: [
+          repeated,
+          order({ amount: 10_000 }),
+          order({ customerExternalId: b.externalId }),
+          { ...repeated, amount: 5990 },
+        ],
+      })
+      .expect(200);
+    expect(res.body).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
+    const again = await m()
+      .post('/v1/orders', { orders: [{ ...repeated, amount: 5990 }] })
+      .expect(200);
+    expect(again.body).toEqual({ inserted: 0, updated: 0, unchanged: 1 });
+    const big = await m()
+      .post('/v1/segments/preview', {
+        criteria: {
+          all: [
+            { field: 'country', op: 'eq', value: 'LI' },
+            { field: 'orders.total', op: 'gte', value: 15_990 },
+          ],
+        },
+      })
+      .expect(200);
+    expect(big.body.sample.map((c: { externalId: string }) => c.externalId)).toEqual([a.externalId]);
+    const twice = await m()
+      .post('/v1/segments/preview', {
+        criteria: {
+          all: [
+            { field: 'country', op: 'eq', value: 'LI' },
+            { field: 'orders.count', op: 'eq', value: 1 },
+          ],
+        },
+      })
+      .expect(200);
+    expect(twice.body.sample.map((c: { externalId: string }) => c.externalId)).toEqual([b.externalId]);
+    for (const [bad, path] of [
+      [{ customerExternalId: 'nobody' }, 'orders[1].customerExternalId'],
+      [{ amount: 1.5 }, 'orders[1].amount'],
+      [{ currency: 'euro' }, 'orders[1].currency'],
+      [{ orderedAt: 'yesterday' }, 'orders[1].orderedAt'],
+      [{ items: [{ sku: 'X', quantity: 0, price: 1 }] }, 'orders[1].items[0].quantity'],
+    ] as const) {
+      const refused = await m()
+        .post('/v1/orders', { orders: [order({}), order(bad)] })
+        .expect(400);
+      expect(refused.body.message).toContain(path);
+    }
+  });
+
   it('leaves erased customers out of segments', async () => {
     const c = aCustomer({ country: 'MT' });
     await m().post('/v1/customers', c).expect(201);

@@ -59,6 +59,7 @@ describe('fuzzing the planner edges', () => {
     ['post', () => `/v1/programs/${programId}/schedule`],
     ['post', () => '/v1/offers'],
     ['post', () => '/v1/customers'],
+    ['post', () => '/v1/orders'],
     ['post', () => '/v1/suppressions'],
     ['post', () => '/v1/segments'],
     ['post', () => '/v1/segments/preview'],

@@ -9,3 +9,4 @@ export { TargetListService, defaultSeed } from './target-list.service';
 export { AUDIENCE_QUEUE, AudienceJob } from './queues';
 export type { AudienceJobPayloads } from './queues';
 export * from './dto/target-list.dto';
+export { OrderService, toOrderRecord } from './order.service';

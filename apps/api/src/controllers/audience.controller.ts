@@ -21,6 +21,7 @@ import {
   CustomerInputDto,
   CustomerService,
   CustomerView,
+  OrderService,
   PreviewSegmentDto,
   SegmentListQueryDto,
   SegmentPage,
@@ -48,6 +49,7 @@ export class AudienceController {
     private readonly suppressions: SuppressionService,
     private readonly segments: SegmentService,
     private readonly lists: TargetListService,
+    private readonly orders: OrderService,
   ) {}
 
   @Post('customers')
@@ -86,6 +88,38 @@ export class AudienceController {
     const { customer, created } = await this.customers.upsertOne(actor, body);
     res.status(created ? 201 : 200);
     return customer;
+  }
+
+  @Post('orders')
+  @HttpCode(200)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({
+    summary:
+      'Upsert up to 10,000 orders by externalId: { orders: [{ externalId, customerExternalId, orderedAt, amount, margin, currency, offerCode, items }] }',
+    description:
+      'Amounts in minor units. Any invalid row, or an unknown customer, refuses the whole batch, naming the row.',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['orders'],
+      properties: { orders: { type: 'array', items: { type: 'object' } } },
+    },
+  })
+  @ApiOkResponse({ type: UpsertResultView })
+  @ApiErrors(400, 413)
+  upsertOrders(@CurrentActor() actor: Actor, @Body() body: unknown) {
+    const b = body as { orders?: unknown };
+    if (typeof b !== 'object' || b === null || Array.isArray(b) || Object.keys(b).some((k) => k !== 'orders')) {
+      throw new ValidationError('body must be { "orders": [...] }', 'orders');
+    }
+    if (!Array.isArray(b.orders) || b.orders.length === 0 || b.orders.length > 10_000) {
+      throw new ValidationError(
+        'orders must be an array of 1 to 10,000 orders (bigger goes through imports)',
+        'orders',
+      );
+    }
+    return this.orders.upsertBatch(actor, b.orders);
   }
 
   @Get('customers/:id')

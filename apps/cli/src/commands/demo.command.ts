@@ -8,7 +8,7 @@ import { ApiKeyService } from '@closeloop/access';
 import { runMigrations } from '@closeloop/persistence';
 
 const NOT_BUILT_YET = [
-  'audience: CSV imports (customers, orders, suppressions) and the orders API',
+  'audience: CSV imports (customers, orders, suppressions)',
   'delivery: templates, the send executor over SMTP and SMPP, contact policy',
   'tracking: opens, clicks, unsubscribes, conversions by response code',
   'measurement: per-cell reports with significance, sample-size planning, scorecard',
