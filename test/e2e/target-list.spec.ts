@@ -110,6 +110,10 @@ describe('target lists', () => {
     const lines = csv.text.trim().split('\r\n');
     expect(lines[0]).toBe('externalId,address,cell,responseCode');
     expect(lines).toHaveLength(446);
+    // The reported per-cell counts are what the snapshot really holds.
+    const perCell = new Map<string, number>();
+    for (const line of lines.slice(1)) perCell.set(line.split(',')[2], (perCell.get(line.split(',')[2]) ?? 0) + 1);
+    expect(list.cells.map((c: { code: string }) => perCell.get(c.code))).toEqual(expected);
     const suppressedOrMissing = new Set([
       ...Array.from({ length: 100 }, (_, i) => `${run}-${i}`),
       ...Array.from({ length: 30 }, (_, i) => `${run}-${100 + i}`),

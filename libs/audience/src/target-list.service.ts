@@ -157,6 +157,9 @@ export class TargetListService {
     program: ProgramRow,
     progress: (fraction: number) => Promise<void>,
   ): Promise<{ seed: number; waterfall: WaterfallStepView[]; cells: ListCellView[] }> {
+    // Dedupe and ranking sort the whole selection: enough memory keeps those sorts off disk. Local
+    // to this transaction.
+    await m.query(`SET LOCAL work_mem = '256MB'`);
     if (!program.segment_code) throw new ConflictError(`program ${program.code} has no segment to build a list from`);
     const cells: CellRow[] = await m.query(
       `SELECT id, code, weight, is_control, response_code FROM cell WHERE program_id = $1 ORDER BY position`,
@@ -248,19 +251,16 @@ export class TargetListService {
         WHERE r.n <= $6`,
       [program.id, cells.map((c) => c.id), cells.map((c) => c.response_code), lowerBounds, String(seed), kept],
     );
-    const perCell: { cell_id: string; n: number }[] = await m.query(
-      `SELECT cell_id, count(*)::int AS n FROM list_member WHERE program_id = $1 GROUP BY cell_id`,
-      [program.id],
-    );
-    const members = new Map(perCell.map((r) => [r.cell_id, r.n]));
+    // The shares are exact by construction (ranks 1..kept, split at the bounds): no count query needed.
+    const shares = bounds.map((bound, i) => bound - (i === 0 ? 0 : bounds[i - 1]));
     return {
       seed,
       waterfall,
-      cells: cells.map((c) => ({
+      cells: cells.map((c, i) => ({
         code: c.code,
         isControl: c.is_control,
         responseCode: c.response_code,
-        members: members.get(c.id) ?? 0,
+        members: shares[i],
       })),
     };
   }

@@ -33,7 +33,8 @@ export class TargetList1764200000000 implements MigrationInterface {
         rank int NOT NULL,
         PRIMARY KEY (program_id, customer_id)
       )`);
-    await q.query(`CREATE INDEX list_member_cell_idx ON list_member (program_id, cell_id)`);
+    // No index beyond the key: members are read by program (a key prefix), per-cell counts are kept in
+    // target_list.cells, and a second index would double the cost of writing a million members.
   }
 
   async down(q: QueryRunner): Promise<void> {
