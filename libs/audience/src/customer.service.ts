@@ -14,7 +14,14 @@ import {
 } from '@closeloop/core';
 import { AuditService, iso } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
-import { CustomerInputDto, CustomerView, LIFECYCLE_STAGES, LifecycleStage, UpsertResultView } from './dto/customer.dto';
+import {
+  CustomerInputDto,
+  CustomerView,
+  LIFECYCLE_STAGES,
+  LifecycleStage,
+  UpsertResultView,
+  upsertCounts,
+} from './dto/customer.dto';
 
 /** A customer row ready for the set-based upsert: null means "keep what is stored". */
 interface CustomerRecord {
@@ -220,11 +227,7 @@ export class CustomerService {
   private async upsertRecords(actor: Actor, records: CustomerRecord[]): Promise<UpsertResultView> {
     return this.dataSource.transaction(async (m) => {
       const [row] = await m.query(UPSERT_SQL, [JSON.stringify(records)]);
-      const result = {
-        inserted: Number(row.inserted),
-        updated: Number(row.updated),
-        unchanged: Number(row.total) - Number(row.inserted) - Number(row.updated),
-      };
+      const result = upsertCounts(row);
       await this.audit.record(m, actor, {
         action: 'customer.upsert',
         entityType: 'customer',

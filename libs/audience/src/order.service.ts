@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Actor, validateCurrency, validateMinorUnits, ValidationError } from '@closeloop/core';
 import { AuditService } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
-import { UpsertResultView } from './dto/customer.dto';
+import { UpsertResultView, upsertCounts } from './dto/customer.dto';
 
 interface OrderRecord {
   external_id: string;
@@ -130,11 +130,7 @@ export class OrderService {
         throw new ValidationError(`${field} "${records[missing].customer_external_id}" is not a customer`, field);
       }
       const [row] = await m.query(UPSERT_SQL, [JSON.stringify(records)]);
-      const result = {
-        inserted: Number(row.inserted),
-        updated: Number(row.updated),
-        unchanged: Number(row.total) - Number(row.inserted) - Number(row.updated),
-      };
+      const result = upsertCounts(row);
       await this.audit.record(m, actor, {
         action: 'order.upsert',
         entityType: 'order',

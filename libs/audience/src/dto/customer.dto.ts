@@ -72,3 +72,14 @@ export class UpsertResultView {
   @ApiProperty() updated!: number;
   @ApiProperty() unchanged!: number;
 }
+
+/** Counts from an upsert statement that returns `inserted`, `updated` and `total` (rows given, after dedupe). */
+export function upsertCounts(row: {
+  inserted: string | number;
+  updated: string | number;
+  total: string | number;
+}): UpsertResultView {
+  const inserted = Number(row.inserted);
+  const updated = Number(row.updated);
+  return { inserted, updated, unchanged: Number(row.total) - inserted - updated };
+}
