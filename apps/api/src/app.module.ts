@@ -15,6 +15,7 @@ import { AuditController } from './controllers/audit.controller';
 import { CampaignController } from './controllers/campaign.controller';
 import { OfferController } from './controllers/offer.controller';
 import { ProgramController } from './controllers/program.controller';
+import { ImportController } from './controllers/import.controller';
 import { HealthController, REDIS } from './health/health.controller';
 import { ApiKeyGuard } from './http/auth';
 import { ErrorFilter } from './http/error.filter';
@@ -48,6 +49,7 @@ import { ErrorFilter } from './http/error.filter';
   ],
   controllers: [
     AudienceController,
+    ImportController,
     CampaignController,
     OfferController,
     ProgramController,

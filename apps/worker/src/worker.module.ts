@@ -7,6 +7,7 @@ import { PLANNING_QUEUE, PlanningModule } from '@closeloop/planning';
 import { AudienceModule } from '@closeloop/audience';
 import { HeartbeatProcessor } from './heartbeat.processor';
 import { ListBuildProcessor } from './list-build.processor';
+import { ImportProcessor } from './import.processor';
 import { JobSchedulers } from './job-schedulers';
 import { PlanningProcessor } from './planning.processor';
 import { HEARTBEAT_QUEUE, WORKER_REDIS } from './queues';
@@ -31,6 +32,7 @@ import Redis from 'ioredis';
     HeartbeatProcessor,
     PlanningProcessor,
     ListBuildProcessor,
+    ImportProcessor,
     JobSchedulers,
     {
       provide: WORKER_REDIS,

@@ -22,9 +22,10 @@ import {
   UpsertResultView,
   upsertCounts,
 } from './dto/customer.dto';
+import { CUSTOMER_INPUT_COLUMNS, mergeCustomers } from './customer-merge';
 
 /** A customer row ready for the set-based upsert: null means "keep what is stored". */
-interface CustomerRecord {
+export interface CustomerRecord {
   external_id: string;
   email: string | null;
   email_given: string | null;
@@ -150,59 +151,13 @@ export function toCustomerRecord(input: CustomerInputDto, at = ''): CustomerReco
   };
 }
 
-// One statement for a whole batch: rows arrive as JSON, the last of a repeated externalId wins,
-// absent fields keep their stored value, attributes merge, and a row that changes nothing is not
-// written (so `updated_at` and the counts stay honest). xmax = 0 tells an insert from an update.
-const UPSERT_SQL = `
-  WITH input AS (
-    SELECT DISTINCT ON (r.external_id) r.*
-      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(doc, ord)
-      CROSS JOIN LATERAL jsonb_to_record(e.doc) AS r(
-        external_id text, email text, email_given text, phone text, phone_given text, first_name text,
-        last_name text, locale text, time_zone text, country text, birth_date date, attributes jsonb,
-        consent_email boolean, consent_sms boolean, lifecycle_stage text)
-     ORDER BY r.external_id, e.ord DESC
-  ), written AS (
-    INSERT INTO customer AS c (external_id, email, email_given, phone, phone_given, first_name, last_name, locale,
-                               time_zone, country, birth_date, attributes, consent_email, consent_sms, lifecycle_stage)
-    SELECT external_id, email, email_given, phone, phone_given, first_name, last_name, locale, time_zone, country,
-           birth_date, coalesce(attributes, '{}'::jsonb), coalesce(consent_email, false), coalesce(consent_sms, false),
-           coalesce(lifecycle_stage, 'prospect')
-      FROM input
-    ON CONFLICT (external_id) DO UPDATE SET
-      email = coalesce(excluded.email, c.email),
-      email_given = coalesce(excluded.email_given, c.email_given),
-      phone = coalesce(excluded.phone, c.phone),
-      phone_given = coalesce(excluded.phone_given, c.phone_given),
-      first_name = coalesce(excluded.first_name, c.first_name),
-      last_name = coalesce(excluded.last_name, c.last_name),
-      locale = coalesce(excluded.locale, c.locale),
-      time_zone = coalesce(excluded.time_zone, c.time_zone),
-      country = coalesce(excluded.country, c.country),
-      birth_date = coalesce(excluded.birth_date, c.birth_date),
-      attributes = c.attributes || excluded.attributes,
-      consent_email = (SELECT coalesce(i.consent_email, c.consent_email) FROM input i WHERE i.external_id = c.external_id),
-      consent_sms = (SELECT coalesce(i.consent_sms, c.consent_sms) FROM input i WHERE i.external_id = c.external_id),
-      lifecycle_stage = (SELECT coalesce(i.lifecycle_stage, c.lifecycle_stage) FROM input i WHERE i.external_id = c.external_id),
-      updated_at = now()
-    WHERE (
-      (coalesce(excluded.email, c.email), coalesce(excluded.phone, c.phone), coalesce(excluded.first_name, c.first_name),
-       coalesce(excluded.last_name, c.last_name), coalesce(excluded.locale, c.locale), coalesce(excluded.time_zone, c.time_zone),
-       coalesce(excluded.country, c.country), coalesce(excluded.birth_date, c.birth_date), c.attributes || excluded.attributes,
-       coalesce(excluded.email_given, c.email_given), coalesce(excluded.phone_given, c.phone_given))
-      IS DISTINCT FROM
-      (c.email, c.phone, c.first_name, c.last_name, c.locale, c.time_zone, c.country, c.birth_date, c.attributes,
-       c.email_given, c.phone_given)
-      OR EXISTS (SELECT 1 FROM input i WHERE i.external_id = c.external_id AND (
-        (i.consent_email IS NOT NULL AND i.consent_email IS DISTINCT FROM c.consent_email) OR
-        (i.consent_sms IS NOT NULL AND i.consent_sms IS DISTINCT FROM c.consent_sms) OR
-        (i.lifecycle_stage IS NOT NULL AND i.lifecycle_stage IS DISTINCT FROM c.lifecycle_stage))))
-    RETURNING (xmax = 0) AS inserted, c.external_id
-  )
-  SELECT count(*) FILTER (WHERE inserted) AS inserted,
-         count(*) FILTER (WHERE NOT inserted) AS updated,
-         (SELECT count(*) FROM input) AS total
-    FROM written`;
+// The API batch arrives as JSON: the last row of a repeated externalId wins.
+const BATCH_INPUT_SQL = `
+  INSERT INTO customer_input
+  SELECT DISTINCT ON (r.external_id) r.*
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(doc, ord)
+    CROSS JOIN LATERAL jsonb_to_record(e.doc) AS r(${CUSTOMER_INPUT_COLUMNS.replace(' NOT NULL', '')})
+   ORDER BY r.external_id, e.ord DESC`;
 
 @Injectable()
 export class CustomerService {
@@ -226,8 +181,9 @@ export class CustomerService {
 
   private async upsertRecords(actor: Actor, records: CustomerRecord[]): Promise<UpsertResultView> {
     return this.dataSource.transaction(async (m) => {
-      const [row] = await m.query(UPSERT_SQL, [JSON.stringify(records)]);
-      const result = upsertCounts(row);
+      await m.query(`CREATE TEMP TABLE customer_input (${CUSTOMER_INPUT_COLUMNS}) ON COMMIT DROP`);
+      await m.query(BATCH_INPUT_SQL, [JSON.stringify(records)]);
+      const result = upsertCounts(await mergeCustomers((sql, params) => m.query(sql, params), 'customer_input'));
       await this.audit.record(m, actor, {
         action: 'customer.upsert',
         entityType: 'customer',

@@ -4,8 +4,9 @@ import { Actor, validateCurrency, validateMinorUnits, ValidationError } from '@c
 import { AuditService } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
 import { UpsertResultView, upsertCounts } from './dto/customer.dto';
+import { SqlQuery } from './customer-merge';
 
-interface OrderRecord {
+export interface OrderRecord {
   external_id: string;
   customer_external_id: string;
   ordered_at: string;
@@ -82,30 +83,46 @@ function validateMargin(value: unknown, field: string): number {
   return value;
 }
 
-// Last row of a repeated externalId wins; an order is (re)attached to its customer by externalId.
-const UPSERT_SQL = `
-  WITH input AS (
-    SELECT DISTINCT ON (r.external_id) r.*
-      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(doc, ord)
-      CROSS JOIN LATERAL jsonb_to_record(e.doc) AS r(
-        external_id text, customer_external_id text, ordered_at timestamptz, amount bigint, margin bigint,
-        currency text, offer_code text, items jsonb)
-     ORDER BY r.external_id, e.ord DESC
-  ), written AS (
-    INSERT INTO customer_order AS o (external_id, customer_id, ordered_at, amount, margin, currency, offer_code, items)
-    SELECT i.external_id, c.id, i.ordered_at, i.amount, i.margin, i.currency, i.offer_code, i.items
-      FROM input i JOIN customer c ON c.external_id = i.customer_external_id
-    ON CONFLICT (external_id) DO UPDATE SET
-      customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount,
-      margin = excluded.margin, currency = excluded.currency, offer_code = excluded.offer_code, items = excluded.items
-    WHERE (o.customer_id, o.ordered_at, o.amount, o.margin, o.currency, o.offer_code, o.items)
-          IS DISTINCT FROM (excluded.customer_id, excluded.ordered_at, excluded.amount, excluded.margin,
-                            excluded.currency, excluded.offer_code, excluded.items)
-    RETURNING (xmax = 0) AS inserted
-  )
-  SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated,
-         (SELECT count(*) FROM input) AS total
-    FROM written`;
+/** The columns of an order input table (one row per order externalId). */
+export const ORDER_INPUT_COLUMNS = `
+  external_id text NOT NULL, customer_external_id text NOT NULL, ordered_at timestamptz NOT NULL,
+  amount bigint NOT NULL, margin bigint, currency text NOT NULL, offer_code text, items jsonb`;
+
+// The API batch arrives as JSON: the last row of a repeated externalId wins.
+const BATCH_INPUT_SQL = `
+  INSERT INTO order_input
+  SELECT DISTINCT ON (r.external_id) r.*
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(doc, ord)
+    CROSS JOIN LATERAL jsonb_to_record(e.doc) AS r(${ORDER_INPUT_COLUMNS.replace(/ NOT NULL/g, '')})
+   ORDER BY r.external_id, e.ord DESC`;
+
+/**
+ * Merges a table of order inputs (unique externalIds, customers known) into `customer_order`:
+ * an order is (re)attached to its customer by externalId, and a row that changes nothing is not
+ * written. One statement, safe under concurrency (orders have no "keep what is stored" fields).
+ */
+export async function mergeOrders(
+  query: SqlQuery,
+  table: string,
+): Promise<{ inserted: number; updated: number; total: number }> {
+  const [row] = await query(`
+    WITH written AS (
+      INSERT INTO customer_order AS o (external_id, customer_id, ordered_at, amount, margin, currency, offer_code, items)
+      SELECT i.external_id, c.id, i.ordered_at, i.amount, i.margin, i.currency, i.offer_code, coalesce(i.items, '[]'::jsonb)
+        FROM ${table} i JOIN customer c ON c.external_id = i.customer_external_id
+      ON CONFLICT (external_id) DO UPDATE SET
+        customer_id = excluded.customer_id, ordered_at = excluded.ordered_at, amount = excluded.amount,
+        margin = excluded.margin, currency = excluded.currency, offer_code = excluded.offer_code, items = excluded.items
+      WHERE (o.customer_id, o.ordered_at, o.amount, o.margin, o.currency, o.offer_code, o.items)
+            IS DISTINCT FROM (excluded.customer_id, excluded.ordered_at, excluded.amount, excluded.margin,
+                              excluded.currency, excluded.offer_code, excluded.items)
+      RETURNING (xmax = 0) AS inserted
+    )
+    SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated,
+           (SELECT count(*)::int FROM ${table}) AS total
+      FROM written`);
+  return { inserted: Number(row.inserted), updated: Number(row.updated), total: Number(row.total) };
+}
 
 /** Orders: purchases that feed segment criteria (`orders.*`), value models and, later, conversions. */
 @Injectable()
@@ -129,8 +146,9 @@ export class OrderService {
         const field = `orders[${missing}].customerExternalId`;
         throw new ValidationError(`${field} "${records[missing].customer_external_id}" is not a customer`, field);
       }
-      const [row] = await m.query(UPSERT_SQL, [JSON.stringify(records)]);
-      const result = upsertCounts(row);
+      await m.query(`CREATE TEMP TABLE order_input (${ORDER_INPUT_COLUMNS}) ON COMMIT DROP`);
+      await m.query(BATCH_INPUT_SQL, [JSON.stringify(records)]);
+      const result = upsertCounts(await mergeOrders((sql, params) => m.query(sql, params), 'order_input'));
       await this.audit.record(m, actor, {
         action: 'order.upsert',
         entityType: 'order',

@@ -6,6 +6,15 @@ export const AudienceJob = {
   ListBuild: 'list-build',
 } as const;
 
+/** CSV imports have their own queue, so a long import never holds up a list build. */
+export const IMPORT_QUEUE = 'imports';
+
+export const ImportJob = {
+  /** Process an uploaded import (idempotent: a finished import is left alone). */
+  Run: 'import',
+} as const;
+
 export interface AudienceJobPayloads {
   [AudienceJob.ListBuild]: { programId: string };
+  [ImportJob.Run]: { importId: string };
 }

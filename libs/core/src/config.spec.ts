@@ -14,6 +14,7 @@ describe('configuration', () => {
       logLevel: 'info',
       schedulerIntervalMs: 5000,
       bodyLimit: '1mb',
+      importMaxBytes: 2 * 1024 ** 3,
       trackingSecretIsDefault: true,
     });
     expect(c.trackingSecrets).toHaveLength(1);
@@ -34,7 +35,9 @@ describe('configuration', () => {
       WEBHOOK_SECRET: 'w',
       LOG_LEVEL: 'debug',
       SCHEDULER_INTERVAL_MS: '250',
+      IMPORT_MAX_BYTES: '300mb',
     });
+    expect(c.importMaxBytes).toBe(300 * 1024 * 1024);
     expect(c).toMatchObject({
       nodeEnv: 'production',
       port: 8080,
@@ -66,6 +69,8 @@ describe('configuration', () => {
     ['NODE_ENV', { NODE_ENV: 'staging' }],
     ['SCHEDULER_INTERVAL_MS', { SCHEDULER_INTERVAL_MS: '10' }],
     ['BODY_LIMIT', { BODY_LIMIT: 'huge' }],
+    ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '1tb' }],
+    ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '0mb' }],
     ['HOST', { HOST: 'a b' }],
   ])('stops on a bad %s', (variable, over) => {
     let error: unknown;

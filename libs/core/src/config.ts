@@ -1,3 +1,4 @@
+import { parseByteSize } from './csv-import';
 import { ConfigError } from './errors';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -20,6 +21,7 @@ export interface AppConfig {
   logLevel: LogLevel;
   schedulerIntervalMs: number;
   bodyLimit: string;
+  importMaxBytes: number;
   queuePrefix: string;
 }
 
@@ -84,6 +86,12 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     meaning: 'Redis key prefix of every queue (use {closeloop} for Redis Cluster)',
   },
   { name: 'BODY_LIMIT', required: 'no', default: '1mb', meaning: 'largest JSON request body; larger gets 413' },
+  {
+    name: 'IMPORT_MAX_BYTES',
+    required: 'no',
+    default: '2gb',
+    meaning: 'largest CSV upload to /v1/imports (b, kb, mb, gb); larger gets 413',
+  },
 ];
 
 const DEV_TRACKING_SECRET = 'closeloop-development-tracking-secret';
@@ -172,6 +180,11 @@ export function parseConfig(env: Env): AppConfig {
   if (!/^\d+(?:b|kb|mb)$/i.test(bodyLimit)) {
     throw new ConfigError('BODY_LIMIT', `must be a size such as 512kb or 1mb, got "${bodyLimit}"`);
   }
+  const importMaxRaw = value(env, 'IMPORT_MAX_BYTES') ?? '2gb';
+  const importMaxBytes = parseByteSize(importMaxRaw);
+  if (!importMaxBytes) {
+    throw new ConfigError('IMPORT_MAX_BYTES', `must be a size such as 500mb or 2gb, got "${importMaxRaw}"`);
+  }
   const queuePrefix = value(env, 'QUEUE_PREFIX') ?? 'closeloop';
   if (!/^[\w{}:.-]{1,64}$/.test(queuePrefix)) {
     throw new ConfigError('QUEUE_PREFIX', `may hold letters, digits and _ { } : . - only, got "${queuePrefix}"`);
@@ -195,6 +208,7 @@ export function parseConfig(env: Env): AppConfig {
     logLevel: logLevelRaw as LogLevel,
     schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 5000, 100, 86_400_000),
     bodyLimit,
+    importMaxBytes,
   };
 }
 

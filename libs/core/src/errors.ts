@@ -51,6 +51,11 @@ export class UnprocessableError extends DomainError {
   readonly kind = 'unprocessable' as const;
 }
 
+/** A body or upload over a configured size (HTTP 413). */
+export class TooLargeError extends DomainError {
+  readonly kind = 'too_large' as const;
+}
+
 /** A missing or malformed environment variable: the process stops at start with this message. */
 export class ConfigError extends Error {
   constructor(

@@ -12,3 +12,4 @@ export * from './cell-allocation';
 export * from './segment-criteria';
 export * from './contact-address';
 export * from './csv';
+export * from './csv-import';

@@ -1,6 +1,12 @@
 import { Foundation1764000000000 } from './1764000000000-foundation';
 import { Audience1764100000000 } from './1764100000000-audience';
 import { TargetList1764200000000 } from './1764200000000-target-list';
+import { Imports1764300000000 } from './1764300000000-imports';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
-export const MIGRATIONS = [Foundation1764000000000, Audience1764100000000, TargetList1764200000000];
+export const MIGRATIONS = [
+  Foundation1764000000000,
+  Audience1764100000000,
+  TargetList1764200000000,
+  Imports1764300000000,
+];
