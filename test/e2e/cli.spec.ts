@@ -1,4 +1,7 @@
 import { Client } from 'pg';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { createTestDatabase } from '@closeloop/persistence';
 import { buildOnce, runCli } from '../support/built-app';
@@ -44,6 +47,29 @@ describe('operator CLI (the built program, run as a process)', () => {
     const missing = await runCli(['apikey', 'create', '--role', 'admin'], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('--name');
+  });
+
+  it('import customers FILE imports in-process, prints counts, lists rejected rows and exits 1 for them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'closeloop-cli-'));
+    const file = join(dir, 'customers.csv');
+    writeFileSync(file, 'externalId\temail\ncli-1\tcli1@example.com\ncli-2\tnot-an-email\ncli-3\tcli3@example.com\n');
+    const errors = join(dir, 'errors.csv');
+    const run = await runCli(['import', 'customers', file, '--delimiter', 'tab', '--errors', errors], env);
+    expect(run.stdout).toMatch(/completed: 3 read, 2 inserted, 0 updated, 0 unchanged, 1 rejected, 0 duplicates/);
+    expect(run.code).toBe(1);
+    expect(readFileSync(errors, 'utf8')).toMatch(/^line,column,reason\r\n3,email,/);
+    const server = api.app.getHttpServer();
+    const c = await request(server).get('/v1/customers/cli-3').set('Authorization', `Bearer ${api.keys.analyst}`);
+    expect(c.body.email).toBe('cli3@example.com');
+
+    writeFileSync(file, 'externalId,email\ncli-1,cli1@example.com\ncli-4,cli4@example.com\n');
+    const clean = await runCli(['import', 'customers', file], env);
+    expect(clean.stdout).toMatch(/completed: 2 read, 1 inserted, 0 updated, 1 unchanged, 0 rejected/);
+    expect(clean.code).toBe(0);
+
+    const missing = await runCli(['import', 'people', file], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('kind must be one of customers, orders, suppressions');
   });
 
   it('migrate applies every migration to an empty database once, then reports it up to date', async () => {

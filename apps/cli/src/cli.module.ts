@@ -1,13 +1,23 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessModule } from '@closeloop/access';
+import { ImportModule } from '@closeloop/audience';
 import { AppConfigModule, PersistenceModule } from '@closeloop/persistence';
 import { ApiKeyCommand, ApiKeyCreateCommand, ApiKeyListCommand, ApiKeyRevokeCommand } from './commands/apikey.command';
 import { DemoCommand } from './commands/demo.command';
 import { MigrateCommand } from './commands/migrate.command';
+import { ImportCommand } from './commands/import.command';
 
 @Module({
-  imports: [PersistenceModule, AccessModule],
-  providers: [MigrateCommand, ApiKeyCommand, ApiKeyCreateCommand, ApiKeyListCommand, ApiKeyRevokeCommand, DemoCommand],
+  imports: [PersistenceModule, AccessModule, ImportModule],
+  providers: [
+    MigrateCommand,
+    ApiKeyCommand,
+    ApiKeyCreateCommand,
+    ApiKeyListCommand,
+    ApiKeyRevokeCommand,
+    DemoCommand,
+    ImportCommand,
+  ],
 })
 export class CliModule {
   /** Validates the environment now, at boot, and wires the app to it. */
