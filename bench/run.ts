@@ -1,9 +1,10 @@
 import { createTestDatabase, ensureLocalServices } from '@closeloop/persistence';
 import { formatRow, Scenario } from './harness';
+import { importCustomers } from './import-customers';
 import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
 
-const SCENARIOS: Scenario[] = [plannerApi, listBuild];
+const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild];
 
 async function main(): Promise<void> {
   const name = process.argv[2];

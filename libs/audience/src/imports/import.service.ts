@@ -386,15 +386,21 @@ export class ImportService {
     }
   }
 
-  /** The stored file, a piece at a time. */
+  /** The stored file, a piece at a time (the next piece is fetched while this one is parsed). */
   private async *chunks(id: string): AsyncGenerator<Buffer> {
-    for (let seq = 0; ; seq++) {
-      const rows: { data: Buffer }[] = await this.dataSource.query(
-        `SELECT data FROM import_chunk WHERE import_id = $1 AND seq = $2`,
-        [id, seq],
-      );
-      if (!rows.length) return;
-      yield rows[0].data;
+    const fetch = (seq: number): Promise<Buffer | undefined> => {
+      const piece = this.dataSource
+        .query(`SELECT data FROM import_chunk WHERE import_id = $1 AND seq = $2`, [id, seq])
+        .then((rows: { data: Buffer }[]) => rows[0]?.data);
+      piece.catch(() => undefined); // a prefetch nobody awaits (the parse failed) must not crash the process
+      return piece;
+    };
+    let next = fetch(0);
+    for (let seq = 1; ; seq++) {
+      const data = await next;
+      if (!data) return;
+      next = fetch(seq);
+      yield data;
     }
   }
 }
