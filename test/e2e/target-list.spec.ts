@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { largestRemainderShares } from '@closeloop/core';
 import { aCampaign, uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
@@ -171,5 +172,61 @@ describe('target lists', () => {
     expect((await m().get(`/v1/programs/${edited.id}/list`).expect(200)).body.state).toBe('none');
     expect((await m().get(`/v1/programs/${edited.id}/list.csv`).expect(200)).text.trim().split('\r\n')).toHaveLength(1);
     await m().get('/v1/programs/NO-SUCH-PROGRAM/list.csv').expect(404);
+    // Deleting a draft program (or its campaign) takes its members along.
+    const gone = await program({});
+    await m().post(`/v1/programs/${gone.id}/list`).expect(202);
+    expect((await built(gone.code)).state).toBe('built');
+    const alone = await program({});
+    await m().post(`/v1/programs/${alone.id}/list`).expect(202);
+    expect((await built(alone.code)).state).toBe('built');
+    await m().delete(`/v1/programs/${gone.id}`).expect(204);
+    await m().delete(`/v1/campaigns/${alone.campaign.id}`).expect(204);
+    const db = new Client({ connectionString: api.databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM list_member WHERE program_id = ANY($1)`, [
+        [gone.id, alone.id],
+      ]);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('keeps an erased address suppressed when it comes back under a new customer (matched by hash)', async () => {
+    const fo = uniqueCode('fo').toLowerCase();
+    const email = (i: number) => `${fo}-${i}@example.com`;
+    await m()
+      .post('/v1/customers', {
+        customers: [1, 2, 3].map((i) => ({
+          externalId: `${fo}-${i}`,
+          country: 'FO',
+          email: email(i),
+          consent: { email: true },
+        })),
+      })
+      .expect(200);
+    await api.as('admin').delete(`/v1/customers/${fo}-1`).expect(204);
+    await m()
+      .post('/v1/customers', { externalId: `${fo}-4`, country: 'FO', email: email(1), consent: { email: true } })
+      .expect(201);
+    await m()
+      .post('/v1/suppressions', { channel: 'email', address: email(2), reason: 'manual' })
+      .expect(201);
+    const segment = uniqueCode('FAROE');
+    await m()
+      .post('/v1/segments', { code: segment, name: 'Faroe', criteria: { field: 'country', op: 'eq', value: 'FO' } })
+      .expect(201);
+    const p = await program({ segment });
+    await m().post(`/v1/programs/${p.id}/list`).expect(202);
+    const list = await built(p.code);
+    expect(list.waterfall[3]).toEqual({
+      step: 'suppress',
+      remaining: 1,
+      removed: 2,
+      reasons: { global: 1, manual: 1 },
+    });
+    const csv = (await m().get(`/v1/programs/${p.code}/list.csv`).expect(200)).text.trim().split('\r\n');
+    expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual([`${fo}-3`]);
   });
 });

@@ -205,24 +205,35 @@ export class TargetListService {
     await progress(0.4);
 
     // 3. dedupe: one member per normalised address; the customer that arrived first is kept.
+    // Grouped by hashing (no sort of the whole selection); only repeated addresses are joined back.
     remaining -= await deleted(
       m,
-      `DELETE FROM lb WHERE id IN (
-         SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY address ORDER BY seq) AS n FROM lb) d WHERE n > 1)`,
+      `DELETE FROM lb USING (SELECT address, min(seq) AS keep FROM lb GROUP BY address HAVING count(*) > 1) d
+        WHERE lb.address = d.address AND lb.seq <> d.keep`,
     );
     step('dedupe', remaining);
 
-    // 4. suppress: by channel and address hash (erased addresses stay suppressed), counted by reason.
-    const suppressed: { reason: string; n: number }[] = await m.query(
-      `WITH gone AS (
-         DELETE FROM lb USING suppression s
-          WHERE s.channel = $1 AND s.address_hash = sha256(convert_to(lb.address, 'UTF8'))
-         RETURNING s.reason)
-       SELECT reason, count(*)::int AS n FROM gone GROUP BY reason ORDER BY reason`,
+    // 4. suppress: on the channel, counted by reason. A suppression that keeps its (normalised)
+    // address matches on it; one whose address was erased matches on the SHA-256 of the address,
+    // which is only worked out for the whole selection when such suppressions exist.
+    const byReason = new Map<string, number>();
+    const suppress = async (match: string) => {
+      const rows: { reason: string; n: number }[] = await m.query(
+        `WITH gone AS (DELETE FROM lb USING suppression s WHERE s.channel = $1 AND ${match} RETURNING s.reason)
+         SELECT reason, count(*)::int AS n FROM gone GROUP BY reason`,
+        [program.channel],
+      );
+      for (const r of rows) byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + r.n);
+    };
+    await suppress(`s.address = lb.address`);
+    const [{ erased }] = await m.query(
+      `SELECT EXISTS (SELECT 1 FROM suppression WHERE channel = $1 AND address IS NULL) AS erased`,
       [program.channel],
     );
-    remaining -= suppressed.reduce((a, r) => a + r.n, 0);
-    step('suppress', remaining, Object.fromEntries(suppressed.map((r) => [r.reason, r.n])));
+    if (erased) await suppress(`s.address IS NULL AND s.address_hash = sha256(convert_to(lb.address, 'UTF8'))`);
+    const suppressed = [...byReason].sort(([a], [b]) => a.localeCompare(b));
+    remaining -= suppressed.reduce((a, [, n]) => a + n, 0);
+    step('suppress', remaining, Object.fromEntries(suppressed));
     await progress(0.6);
 
     // 5. sample and 6. split, in one pass: members are ranked by a keyed hash of (seed, customer id)
@@ -247,7 +258,7 @@ export class TargetListService {
     await m.query(
       `INSERT INTO list_member (program_id, customer_id, cell_id, response_code, address, rank)
        SELECT $1, r.id, ($2::uuid[])[width_bucket(r.n, $4::int[])], ($3::text[])[width_bucket(r.n, $4::int[])], r.address, r.n
-         FROM (SELECT id, address, row_number() OVER (ORDER BY md5($5::text || ':' || id::text), id) AS n FROM lb) r
+         FROM (SELECT id, address, row_number() OVER (ORDER BY md5($5::text || ':' || id::text) COLLATE "C", id) AS n FROM lb) r
         WHERE r.n <= $6`,
       [program.id, cells.map((c) => c.id), cells.map((c) => c.response_code), lowerBounds, String(seed), kept],
     );

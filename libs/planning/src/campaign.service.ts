@@ -117,6 +117,10 @@ export class CampaignService {
         const names = live.map((p) => `${p.code} (${p.state})`).join(', ');
         throw new ConflictError(`campaign ${c.code} cannot be deleted: programs have left draft: ${names}`);
       }
+      // Target list members have no foreign key (for list build speed): they go explicitly.
+      await m.query(`DELETE FROM list_member WHERE program_id IN (SELECT id FROM program WHERE campaign_id = $1)`, [
+        c.id,
+      ]);
       await m.delete(ProgramEntity, { campaignId: c.id });
       await m.delete(CampaignEntity, { id: c.id });
       await this.audit.record(m, actor, {

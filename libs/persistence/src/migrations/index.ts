@@ -2,6 +2,7 @@ import { Foundation1764000000000 } from './1764000000000-foundation';
 import { Audience1764100000000 } from './1764100000000-audience';
 import { TargetList1764200000000 } from './1764200000000-target-list';
 import { Imports1764300000000 } from './1764300000000-imports';
+import { ListMemberRankKey1764400000000 } from './1764400000000-list-member-rank-key';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Audience1764100000000,
   TargetList1764200000000,
   Imports1764300000000,
+  ListMemberRankKey1764400000000,
 ];
