@@ -21,8 +21,6 @@ export class ListMemberRankKey1764400000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE list_member DROP CONSTRAINT list_member_pkey`);
     await q.query(`ALTER TABLE list_member ADD PRIMARY KEY (program_id, customer_id)`);
-    await q.query(
-      `ALTER TABLE list_member ADD FOREIGN KEY (program_id) REFERENCES program (id) ON DELETE CASCADE`,
-    );
+    await q.query(`ALTER TABLE list_member ADD FOREIGN KEY (program_id) REFERENCES program (id) ON DELETE CASCADE`);
   }
 }
