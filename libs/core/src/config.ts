@@ -23,6 +23,12 @@ export interface AppConfig {
   bodyLimit: string;
   importMaxBytes: number;
   queuePrefix: string;
+  smsRate?: number;
+  smtpPoolSize: number;
+  smtpDomainConcurrency: number;
+  deliveryConcurrency: number;
+  sendBatchSize: number;
+  sendClaimTimeoutMs: number;
 }
 
 export interface ConfigVariable {
@@ -57,9 +63,35 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   },
   { name: 'SMTP_URL', required: 'no', default: '-', meaning: 'smtp://user:pass@host:587, smtps:// for implicit TLS' },
   { name: 'SMTP_RATE', required: 'no', default: 'unlimited', meaning: 'messages per second across all workers' },
+  {
+    name: 'SMTP_POOL_SIZE',
+    required: 'no',
+    default: '5',
+    meaning: 'pooled SMTP connections per worker process',
+  },
+  {
+    name: 'SMTP_DOMAIN_CONCURRENCY',
+    required: 'no',
+    default: '10',
+    meaning: 'messages in flight to one recipient domain per worker process',
+  },
   { name: 'MAIL_FROM', required: 'no', default: '-', meaning: 'default From address: an email or "Name <email>"' },
   { name: 'SMPP_URL', required: 'no', default: '-', meaning: 'smpp://system_id:password@host:2775' },
   { name: 'SMS_FROM', required: 'no', default: '-', meaning: 'default SMS sender id' },
+  { name: 'SMS_RATE', required: 'no', default: 'unlimited', meaning: 'SMS (segments) per second across all workers' },
+  {
+    name: 'DELIVERY_CONCURRENCY',
+    required: 'no',
+    default: '4',
+    meaning: 'send batches a worker process works on at once',
+  },
+  { name: 'SEND_BATCH_SIZE', required: 'no', default: '50', meaning: 'sends per delivery job (1-1000)' },
+  {
+    name: 'SEND_CLAIM_TIMEOUT_MS',
+    required: 'no',
+    default: '120000',
+    meaning: 'a send claimed this long ago by a worker that died is sent again (counted as a possible duplicate)',
+  },
   {
     name: 'TRACKING_SECRET',
     required: 'in production',
@@ -133,6 +165,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(v);
 }
 
+function rate(env: Env, name: string): number | undefined {
+  const raw = value(env, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(name, `must be a positive number of messages per second, got "${raw}"`);
+  }
+  return n;
+}
+
 /** Validates the environment once, at boot; anything missing or malformed names its variable. */
 export function parseConfig(env: Env): AppConfig {
   const nodeEnvRaw = value(env, 'NODE_ENV') ?? 'development';
@@ -147,14 +189,8 @@ export function parseConfig(env: Env): AppConfig {
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('HOST', `is not a host name or address: "${host}"`);
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
-  const smtpRateRaw = value(env, 'SMTP_RATE');
-  let smtpRate: number | undefined;
-  if (smtpRateRaw !== undefined) {
-    smtpRate = Number(smtpRateRaw);
-    if (!Number.isFinite(smtpRate) || smtpRate <= 0) {
-      throw new ConfigError('SMTP_RATE', `must be a positive number of messages per second, got "${smtpRateRaw}"`);
-    }
-  }
+  const smtpRate = rate(env, 'SMTP_RATE');
+  const smsRate = rate(env, 'SMS_RATE');
   const mailFrom = value(env, 'MAIL_FROM');
   if (mailFrom !== undefined && !/^(?:[^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/.test(mailFrom)) {
     throw new ConfigError('MAIL_FROM', `must be an email address or "Name <email>", got "${mailFrom}"`);
@@ -209,6 +245,12 @@ export function parseConfig(env: Env): AppConfig {
     schedulerIntervalMs: integer(env, 'SCHEDULER_INTERVAL_MS', 5000, 100, 86_400_000),
     bodyLimit,
     importMaxBytes,
+    smsRate,
+    smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 5, 1, 100),
+    smtpDomainConcurrency: integer(env, 'SMTP_DOMAIN_CONCURRENCY', 10, 1, 1000),
+    deliveryConcurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 100),
+    sendBatchSize: integer(env, 'SEND_BATCH_SIZE', 50, 1, 1000),
+    sendClaimTimeoutMs: integer(env, 'SEND_CLAIM_TIMEOUT_MS', 120_000, 1000, 86_400_000),
   };
 }
 

@@ -51,6 +51,21 @@ export class UnprocessableError extends DomainError {
   readonly kind = 'unprocessable' as const;
 }
 
+/**
+ * A template that does not compile (HTTP 422). `line` and `column` are 1-based and point into the
+ * named `part` (subject, html, text or body) as the marketer wrote it.
+ */
+export class TemplateCompileError extends UnprocessableError {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly column: number,
+    readonly part?: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A body or upload over a configured size (HTTP 413). */
 export class TooLargeError extends DomainError {
   readonly kind = 'too_large' as const;
