@@ -14,7 +14,10 @@ const shared = {
   testEnvironment: 'node',
   transform,
   moduleNameMapper,
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|nestjs-pino)/)'],
+  // htmlparser2 12 and its dom* / entities packages are ESM-only too.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|nestjs-pino|htmlparser2|entities|domhandler|domutils|dom-serializer|domelementtype)/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
 module.exports = {
