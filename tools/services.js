@@ -330,6 +330,52 @@ async function redisDown(redis) {
   return true;
 }
 
+// ---------- dev peers: SMTP sink and SMSC simulator (`up` only; tests start their own) ----------
+
+const SMTP_SINK_PORT = Number(process.env.CLOSELOOP_SMTP_PORT || 56025);
+const SMSC_PORT = Number(process.env.CLOSELOOP_SMSC_PORT || 56775);
+
+async function peersUp(state) {
+  const smtpUrl = `smtp://127.0.0.1:${SMTP_SINK_PORT}`;
+  const smppUrl = `smpp://closeloop:closeloop@127.0.0.1:${SMSC_PORT}`;
+  if (state.peers && alive(state.peers.pid) && (await tcpOpen(SMTP_SINK_PORT))) {
+    log(`SMTP sink and SMSC simulator already running (pid ${state.peers.pid})`);
+    return state.peers;
+  }
+  const main = path.join(ROOT, 'dist', 'apps', 'peers', 'src', 'main.js');
+  if (!fs.existsSync(main)) {
+    log('building (the peers run from dist/)');
+    const built = run('npm', ['run', '-s', 'build'], { cwd: ROOT });
+    if (!built.ok) throw new Error(`npm run build failed:\n${built.out}`);
+  }
+  const dir = path.join(DIR, 'peers');
+  const mailDir = path.join(DIR, 'mail');
+  fs.mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, 'peers.log');
+  const out = fs.openSync(logFile, 'a');
+  log(
+    `starting the SMTP sink on 127.0.0.1:${SMTP_SINK_PORT} (messages in ${mailDir}) and the SMSC simulator on ${SMSC_PORT}`,
+  );
+  const child = spawn(process.execPath, [main], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, SMTP_SINK_PORT: String(SMTP_SINK_PORT), SMSC_PORT: String(SMSC_PORT), SINK_DIR: mailDir },
+  });
+  child.unref();
+  fs.closeSync(out);
+  await waitFor('the SMTP sink', () => tcpOpen(SMTP_SINK_PORT), 20_000, logFile);
+  return { pid: child.pid, smtpUrl, smppUrl, logFile };
+}
+
+async function peersDown(peers) {
+  if (!peers || !alive(peers.pid)) return false;
+  process.kill(peers.pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (alive(peers.pid) && Date.now() < deadline) await sleep(100);
+  if (alive(peers.pid)) process.kill(peers.pid, 'SIGKILL');
+  return true;
+}
+
 // ---------- the API ----------
 
 /**
@@ -394,6 +440,7 @@ async function stopServices(options = {}) {
       if (await pgDown(state.pg)) log(`stopped PostgreSQL (pid ${state.pg.pid})`);
       if (await redisDown(state.redis)) log(`stopped Redis (pid ${state.redis.pid})`);
     }
+    if (await peersDown(state.peers)) log(`stopped the SMTP sink and SMSC simulator (pid ${state.peers.pid})`);
     fs.rmSync(STATE, { force: true });
     return true;
   });
@@ -418,6 +465,11 @@ async function status() {
   } else if (state && state.mode === 'docker') {
     lines.push(`redis     docker    ${state.redisUrl}  ${(await redisPing(REDIS_PORT)) ? 'up' : 'down'}`);
   } else lines.push('redis     not started (npm run services -- up)');
+  if (state && state.peers) {
+    const up = alive(state.peers.pid) && (await tcpOpen(SMTP_SINK_PORT));
+    lines.push(`smtp sink ${state.peers.smtpUrl}  pid ${state.peers.pid}  ${up ? 'up' : 'down'}`);
+    lines.push(`smsc      ${state.peers.smppUrl}  ${up ? 'up' : 'down'}`);
+  }
   return lines.join('\n');
 }
 
@@ -429,7 +481,15 @@ if (require.main === module) {
     switch (command) {
       case 'up': {
         const r = await ensureServices();
-        process.stdout.write(`DATABASE_URL=${r.databaseUrl}\nREDIS_URL=${r.redisUrl}\n`);
+        const peers = await withLock(async () => {
+          const state = readState() || {};
+          const p = await peersUp(state);
+          writeState({ ...state, peers: p });
+          return p;
+        });
+        process.stdout.write(
+          `DATABASE_URL=${r.databaseUrl}\nREDIS_URL=${r.redisUrl}\nSMTP_URL=${peers.smtpUrl}\nSMPP_URL=${peers.smppUrl}\n`,
+        );
         return;
       }
       case 'env': {

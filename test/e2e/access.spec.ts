@@ -56,6 +56,15 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /v1/programs/{id}/list': WRITE,
   'GET /v1/programs/{id}/list': ALL,
   'GET /v1/programs/{id}/list.csv': ALL,
+  'POST /v1/templates': WRITE,
+  'GET /v1/templates': ALL,
+  'GET /v1/templates/{id}': ALL,
+  'PUT /v1/templates/{id}': WRITE,
+  'POST /v1/templates/{id}/preview': ALL,
+  'GET /v1/programs/{id}/progress': ALL,
+  'POST /v1/programs/{id}/test-send': WRITE,
+  'GET /v1/contact-policy': ALL,
+  'PUT /v1/contact-policy': ADMIN,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -5,6 +5,15 @@ describe('planner: campaign -> program -> cells', () => {
   let api: TestApi;
   beforeAll(async () => {
     api = await startTestApi();
+    // The template the program factory names: a program's template must exist to schedule or launch it.
+    await api
+      .as('marketer')
+      .post('/v1/templates', { code: 'coupon-email', channel: 'email', subject: 'Your coupon', html: '<p>Hi</p>' })
+      .expect(201);
+    await api
+      .as('marketer')
+      .post('/v1/templates', { code: 'coupon-sms', channel: 'sms', body: 'Your coupon' })
+      .expect(201);
   });
   afterAll(async () => {
     await api?.close();
@@ -320,7 +329,7 @@ describe('planner: campaign -> program -> cells', () => {
       const { campaign, program } = await campaignWithProgram();
       const second = (
         await m()
-          .post(`/v1/campaigns/${campaign.id}/programs`, aProgram({ channel: 'sms' }))
+          .post(`/v1/campaigns/${campaign.id}/programs`, aProgram({ channel: 'sms', template: 'coupon-sms' }))
           .expect(201)
       ).body;
       await m().post(`/v1/programs/${second.id}/launch`).expect(200);

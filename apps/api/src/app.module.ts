@@ -10,6 +10,9 @@ import { AccessModule } from '@closeloop/access';
 import { AudienceModule } from '@closeloop/audience';
 import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from '@closeloop/persistence';
 import { PlanningModule } from '@closeloop/planning';
+import { DeliveryModule } from '@closeloop/delivery';
+import { DeliveryController } from './controllers/delivery.controller';
+import { TemplateController } from './controllers/template.controller';
 import { AudienceController } from './controllers/audience.controller';
 import { AuditController } from './controllers/audit.controller';
 import { CampaignController } from './controllers/campaign.controller';
@@ -46,6 +49,7 @@ import { ErrorFilter } from './http/error.filter';
     AccessModule,
     PlanningModule,
     AudienceModule,
+    DeliveryModule,
   ],
   controllers: [
     AudienceController,
@@ -54,6 +58,8 @@ import { ErrorFilter } from './http/error.filter';
     OfferController,
     ProgramController,
     AuditController,
+    TemplateController,
+    DeliveryController,
     HealthController,
   ],
   providers: [

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { AppConfig } from '@closeloop/core';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { PLANNING_QUEUE, PlanningJob } from '@closeloop/planning';
+import { DELIVERY_QUEUE, DeliveryJob } from '@closeloop/delivery';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_QUEUE, HeartbeatJob } from './queues';
 
 /**
@@ -15,6 +16,7 @@ export class JobSchedulers implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(HEARTBEAT_QUEUE) private readonly heartbeat: Queue,
     @InjectQueue(PLANNING_QUEUE) private readonly planning: Queue,
+    @InjectQueue(DELIVERY_QUEUE) private readonly delivery: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -29,6 +31,11 @@ export class JobSchedulers implements OnApplicationBootstrap {
       PlanningJob.LaunchDue,
       { every: this.config.schedulerIntervalMs },
       { name: PlanningJob.LaunchDue, opts: keep },
+    );
+    await this.delivery.upsertJobScheduler(
+      DeliveryJob.Reconcile,
+      { every: this.config.schedulerIntervalMs },
+      { name: DeliveryJob.Reconcile, opts: keep },
     );
   }
 }

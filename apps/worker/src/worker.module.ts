@@ -5,6 +5,8 @@ import { AppConfig } from '@closeloop/core';
 import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from '@closeloop/persistence';
 import { PLANNING_QUEUE, PlanningModule } from '@closeloop/planning';
 import { AudienceModule } from '@closeloop/audience';
+import { DELIVERY_QUEUE, DeliveryModule } from '@closeloop/delivery';
+import { DeliveryProcessor } from './delivery.processor';
 import { HeartbeatProcessor } from './heartbeat.processor';
 import { ListBuildProcessor } from './list-build.processor';
 import { ImportProcessor } from './import.processor';
@@ -24,15 +26,17 @@ import Redis from 'ioredis';
       inject: [APP_CONFIG],
       useFactory: queueRootOptions,
     }),
-    BullModule.registerQueue({ name: HEARTBEAT_QUEUE }, { name: PLANNING_QUEUE }),
+    BullModule.registerQueue({ name: HEARTBEAT_QUEUE }, { name: PLANNING_QUEUE }, { name: DELIVERY_QUEUE }),
     PlanningModule,
     AudienceModule,
+    DeliveryModule,
   ],
   providers: [
     HeartbeatProcessor,
     PlanningProcessor,
     ListBuildProcessor,
     ImportProcessor,
+    DeliveryProcessor,
     JobSchedulers,
     {
       provide: WORKER_REDIS,

@@ -115,10 +115,24 @@ export class TargetListService {
     };
   }
 
+  /**
+   * The list a launched program sends to: the built one, or one built now when the program was
+   * launched without it (the executor calls this; a launched program's list is built once, then frozen).
+   */
+  async ensureBuiltForLaunch(
+    programId: string,
+    onProgress: (fraction: number) => Promise<void> = async () => undefined,
+  ): Promise<TargetListView> {
+    const [list] = await this.dataSource.query(`SELECT state FROM target_list WHERE program_id = $1`, [programId]);
+    if (list?.state === 'built') return this.get(programId);
+    return this.build(programId, onProgress, { forLaunch: true });
+  }
+
   /** Runs a build (the worker calls this). Idempotent: a rerun replaces the snapshot with the same one. */
   async build(
     programId: string,
     onProgress: (fraction: number) => Promise<void> = async () => undefined,
+    options: { forLaunch?: boolean } = {},
   ): Promise<TargetListView> {
     await this.dataSource.query(`UPDATE target_list SET state = 'building', progress = 0 WHERE program_id = $1`, [
       programId,
@@ -126,7 +140,8 @@ export class TargetListService {
     try {
       await this.dataSource.transaction(async (m) => {
         const program = await this.program(m, programId, true);
-        this.assertBuildable(program);
+        if (options.forLaunch) await this.assertFirstBuildOfLaunched(m, program);
+        else this.assertBuildable(program);
         const result = await this.buildIn(m, program, async (fraction) => {
           await this.dataSource.query(`UPDATE target_list SET progress = $2 WHERE program_id = $1`, [
             programId,
@@ -293,6 +308,13 @@ export class TargetListService {
       if (!rows.length) return;
       yield rows;
       after = rows[rows.length - 1].rank;
+    }
+  }
+
+  private async assertFirstBuildOfLaunched(m: EntityManager, program: ProgramRow): Promise<void> {
+    const [list] = await m.query(`SELECT state FROM target_list WHERE program_id = $1 FOR UPDATE`, [program.id]);
+    if (program.state !== 'running' || list?.state === 'built') {
+      throw new ConflictError(`program ${program.code} is ${program.state} and its list is built: it stays as it is`);
     }
   }
 

@@ -47,7 +47,7 @@ import {
   UpdateCellDto,
   UpdateProgramDto,
 } from './dto/program.dto';
-import { CLOCK, PROGRAM_LAUNCH_LISTENERS, ProgramLaunchListener } from './launch';
+import { CLOCK, PROGRAM_STATE_LISTENERS, ProgramStateListener } from './launch';
 import { OfferService } from './offer.service';
 
 const MAX_CELLS = 26;
@@ -67,8 +67,8 @@ export class ProgramService {
     private readonly offers: OfferService,
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
     @Optional()
-    @Inject(PROGRAM_LAUNCH_LISTENERS)
-    private readonly launchListeners: ProgramLaunchListener[] = [],
+    @Inject(PROGRAM_STATE_LISTENERS)
+    private readonly listeners: ProgramStateListener[] = [],
   ) {}
 
   async create(actor: Actor, campaignRef: string, input: CreateProgramDto): Promise<ProgramView> {
@@ -224,7 +224,7 @@ export class ProgramService {
     action: ProgramAction,
     options: { scheduledAt?: string } = {},
   ): Promise<ProgramView> {
-    const { program, launched } = await this.dataSource.transaction(async (m) => {
+    const { program } = await this.dataSource.transaction(async (m) => {
       const p = await this.find(m, ref, true);
       const from = p.state as ProgramState;
       const to = nextProgramState(from, action);
@@ -241,6 +241,9 @@ export class ProgramService {
           cells.map((c) => ({ code: c.code, weight: Number(c.weight), isControl: c.isControl })),
         );
         if (!check.ok) throw new ConflictError(`program ${p.code} cannot ${action}: ${check.reason}`);
+        for (const listener of this.listeners) {
+          await listener.assertLaunchable?.(p, [...new Set(cells.map((c) => c.templateCode))], m);
+        }
       }
       if (action === 'launch') p.launchedAt = now;
       if (to === 'completed' || to === 'cancelled') p.endedAt = now;
@@ -254,10 +257,10 @@ export class ProgramService {
         entityCode: p.code,
         changes: { from, to, ...(action === 'schedule' ? { scheduledAt: iso(p.scheduledAt) } : {}) },
       });
-      return { program: p, launched: action === 'launch' };
+      return { program: p };
     });
     const [view] = await this.views(this.dataSource.manager, [program]);
-    if (launched) await this.notifyLaunched(view, actor);
+    await this.notify(view, action, actor);
     return view;
   }
 
@@ -448,11 +451,11 @@ export class ProgramService {
     }
   }
 
-  private async notifyLaunched(view: ProgramView, actor: Actor): Promise<void> {
-    if (!this.launchListeners.length) {
-      this.logger.log(`program ${view.code} is running; no launch listener is registered (sending is not built yet)`);
+  private async notify(view: ProgramView, action: ProgramAction, actor: Actor): Promise<void> {
+    if (!this.listeners.length && action === 'launch') {
+      this.logger.warn(`program ${view.code} is running; no state listener is registered, so nothing will be sent`);
     }
-    for (const listener of this.launchListeners) await listener.onProgramLaunched(view, actor);
+    for (const listener of this.listeners) await listener.onProgramStateChanged(view, action, actor);
   }
 
   /** Builds views for many programs in three queries, whatever their number (no N+1). */

@@ -1,15 +1,17 @@
 import { InjectDataSource } from '@nestjs/typeorm';
+import { SingleBar, Presets } from 'cli-progress';
+import { simpleParser } from 'mailparser';
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Command, CommandRunner } from 'nest-commander';
 import { DataSource } from 'typeorm';
 import { ApiKeyService } from '@closeloop/access';
-import { runMigrations } from '@closeloop/persistence';
+import { findRepoRoot, runMigrations } from '@closeloop/persistence';
+import { SmtpSink } from '../../../peers/src/smtp-sink';
 
 const NOT_BUILT_YET = [
-  'audience: CSV imports (customers, orders, suppressions)',
-  'delivery: templates, the send executor over SMTP and SMPP, contact policy',
   'tracking: opens, clicks, unsubscribes, conversions by response code',
   'measurement: per-cell reports with significance, sample-size planning, scorecard',
   'automation: drips, triggers, business rules',
@@ -33,6 +35,7 @@ const freePort = () =>
 @Command({ name: 'demo', description: 'run the loop end to end on local services (starts them when needed)' })
 export class DemoCommand extends CommandRunner {
   private readonly children: ChildProcess[] = [];
+  private readonly sink = new SmtpSink();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -46,6 +49,7 @@ export class DemoCommand extends CommandRunner {
       await this.demo();
     } finally {
       await this.stopChildren();
+      await this.sink.stop();
     }
   }
 
@@ -58,10 +62,14 @@ export class DemoCommand extends CommandRunner {
     const { key, apiKey } = await this.keys.create({ name: `demo-${run}`, role: 'marketer' });
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    this.startProcess('api', { PORT: String(port) });
-    this.startProcess('worker', { SCHEDULER_INTERVAL_MS: '500' });
+    // A real SMTP conversation with a sink on loopback: every message the worker sends lands here.
+    const smtp = await this.sink.start(0);
+    const mail = { SMTP_URL: smtp.url, MAIL_FROM: 'Closeloop Shop <news@shop.example>', PUBLIC_URL: base };
+    this.startProcess('api', { PORT: String(port), ...mail });
+    this.startProcess('worker', { SCHEDULER_INTERVAL_MS: '500', ...mail });
     await this.waitHealthy(base);
     say(`api: ${base} (OpenAPI at ${base}/docs); worker: running; key: ${apiKey.role} "${apiKey.name}"`);
+    say(`smtp: a sink at ${smtp.url} stands in for the mail relay`);
 
     const http = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${base}${path}`, {
@@ -98,6 +106,30 @@ export class DemoCommand extends CommandRunner {
       validUntil: '2026-12-31T23:59:59Z',
     });
     say(`   offer ${offer.code}: ${offer.name}`);
+    const html = readFileSync(`${findRepoRoot() ?? process.cwd()}/templates/email/spring-offer.hbs`, 'utf8');
+    const plain = await must('POST', '/v1/templates', {
+      code: `SPRING-${run}`,
+      name: 'Spring offer',
+      channel: 'email',
+      subject: '{{customer.firstName}}, your {{offer.name}}',
+      html,
+    });
+    const urgent = await must('POST', '/v1/templates', {
+      code: `SPRING-URGENT-${run}`,
+      name: 'Spring offer, urgent subject',
+      channel: 'email',
+      subject: 'Last days, {{customer.firstName}}: {{offer.name}}',
+      html,
+    });
+    const broken = await http('POST', '/v1/templates', {
+      code: `BROKEN-${run}`,
+      channel: 'email',
+      subject: 'Hi',
+      html: '<p>Hello</p>\n{{#if customer.firstName}}<p>{{customer.firstName}}',
+    });
+    say(
+      `   templates ${plain.code} and ${urgent.code} (v${plain.version}); a broken one -> ${broken.status}: ${broken.body.message}`,
+    );
     const segmentCode = `LAPSED-BUYERS-${run}`;
     const customers = demoCustomers(run, 2000);
     for (let i = 0; i < customers.length; i += 1000) {
@@ -129,13 +161,13 @@ export class DemoCommand extends CommandRunner {
       name: 'Coupon for lapsed buyers',
       channel: 'email',
       segment: segmentCode,
-      template: 'coupon-email',
+      template: plain.code,
       offer: offer.code,
       attributionWindowDays: 14,
       seed: 2026,
       cells: [
         { code: `LAPSED-${run}-A`, name: 'A: 10% off, plain subject', weight: 45 },
-        { code: `LAPSED-${run}-B`, name: 'B: 10% off, urgent subject', weight: 40 },
+        { code: `LAPSED-${run}-B`, name: 'B: 10% off, urgent subject', weight: 40, template: urgent.code },
         { code: `LAPSED-${run}-CTL`, name: 'Control (held out)', weight: 10, isControl: true },
       ],
     });
@@ -188,11 +220,40 @@ export class DemoCommand extends CommandRunner {
     }
     if (program.state !== 'running') throw new Error(`the worker did not launch the program (state ${program.state})`);
     say(`   the worker's scheduler launched it at ${program.launchedAt}: state ${program.state}`);
-    say(`   (launch hands over to delivery, which is not built yet: nothing is sent)`);
-    const paused = await must('POST', `/v1/programs/${draft.code}/pause`);
-    say(`   pause -> ${paused.state}`);
 
-    say('\n3. SEND, 4. RESPOND, 5. MEASURE, 6. ADJUST: not built yet');
+    say('\n3. SEND');
+    const bar = new SingleBar(
+      { format: '   sending [{bar}] {percentage}% | {value}/{total} settled | {rate} msg/s', hideCursor: true },
+      Presets.shades_classic,
+    );
+    let progress = await must('GET', `/v1/programs/${draft.code}/progress`);
+    bar.start(Math.max(progress.total, 1), 0, { rate: 0 });
+    const sendDeadline = Date.now() + 120_000;
+    while (progress.state === 'running' && !progress.error && Date.now() < sendDeadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      progress = await must('GET', `/v1/programs/${draft.code}/progress`);
+      bar.setTotal(Math.max(progress.total, 1));
+      bar.update(progress.total - progress.pending, { rate: progress.ratePerSecond });
+    }
+    bar.stop();
+    if (progress.state !== 'completed') throw new Error(`the program did not complete: ${JSON.stringify(progress)}`);
+    const counts = Object.entries(progress.counts as Record<string, number>)
+      .filter(([, n]) => n > 0)
+      .map(([state, n]) => `${state} ${n}`)
+      .join(', ');
+    say(`   program ${progress.state}: ${counts}`);
+    say(`   the SMTP sink received ${this.sink.count()} messages (control-cell members are held out, never contacted)`);
+    const sample = await simpleParser(this.sink.messages()[0].raw);
+    say(`   one of them: To ${this.sink.messages()[0].to[0]}, Subject "${sample.subject}"`);
+    say(`     Message-ID ${sample.messageId}`);
+    const head = this.sink.messages()[0].raw.toString('utf8').split('\r\n\r\n')[0];
+    for (const name of ['List-Unsubscribe', 'List-Unsubscribe-Post']) {
+      say(`     ${new RegExp(`^${name}: .*$`, 'm').exec(head)?.[0] ?? `${name}: (missing)`}`);
+    }
+    const links = [...String(sample.html).matchAll(/href="([^"]+\/t\/c\/[^"]+)"/g)].map((x) => x[1]);
+    say(`     ${links.length} tracked link(s), e.g. ${links[0] ?? '-'}`);
+
+    say('\n4. RESPOND, 5. MEASURE, 6. ADJUST: not built yet');
     for (const item of NOT_BUILT_YET) say(`   - ${item}`);
 
     await this.keys.revoke(apiKey.id);

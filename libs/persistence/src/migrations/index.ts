@@ -3,6 +3,7 @@ import { Audience1764100000000 } from './1764100000000-audience';
 import { TargetList1764200000000 } from './1764200000000-target-list';
 import { Imports1764300000000 } from './1764300000000-imports';
 import { ListMemberRankKey1764400000000 } from './1764400000000-list-member-rank-key';
+import { Delivery1764500000000 } from './1764500000000-delivery';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   TargetList1764200000000,
   Imports1764300000000,
   ListMemberRankKey1764400000000,
+  Delivery1764500000000,
 ];

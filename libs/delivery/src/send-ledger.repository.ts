@@ -1,0 +1,272 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { SEND_TRANSITIONS, SendState } from '@closeloop/core';
+import { RENDER_COLUMNS, RenderRow } from '@closeloop/messaging';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** A claimed send with everything its message is rendered from. */
+export interface ClaimedSend extends RenderRow {
+  id: string;
+  program_id: string;
+  channel: 'email' | 'sms';
+  address: string;
+  attempts: number;
+  possible_duplicate: boolean;
+  template_code: string | null;
+  template_version: number | null;
+  consent_email: boolean;
+  consent_sms: boolean;
+  erased: boolean;
+}
+
+/** What happened to one claimed send, written back in one statement per batch. */
+export interface SendResult {
+  id: string;
+  state: SendState;
+  messageId?: string | null;
+  links?: string[] | null;
+  segments?: number | null;
+  error?: string | null;
+  notBefore?: Date | null;
+}
+
+const from = (event: keyof typeof SEND_TRANSITIONS) => `'{${SEND_TRANSITIONS[event].from.join(',')}}'::text[]`;
+
+/**
+ * The send ledger: the truth about who was contacted (RELIABILITY.md "Sends happen once"). Every
+ * state change is one statement guarded by the state it starts from (the core state machine), so
+ * two workers, or a job BullMQ delivers twice, can never both make it.
+ */
+@Injectable()
+export class SendLedgerRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * One send row per list member, set-based. The (program, customer) key makes a rerun write
+   * nothing new. Control-cell members get `held_out` rows: in contact history, never contacted.
+   * `pins` maps lower-cased template codes to the versions the program launched with.
+   */
+  async writeSends(
+    m: EntityManager,
+    programId: string,
+    channel: string,
+    pins: Record<string, number>,
+  ): Promise<number> {
+    const rows = await m.query(
+      `WITH n AS (
+         INSERT INTO send (program_id, customer_id, cell_id, response_code, channel, address, state, template_version,
+                           finished_at)
+         SELECT lm.program_id, lm.customer_id, lm.cell_id, lm.response_code, $2, lm.address,
+                CASE WHEN ce.is_control THEN 'held_out' ELSE 'queued' END,
+                ($3::jsonb ->> lower(coalesce(ce.template_code, p.template_code)))::int,
+                CASE WHEN ce.is_control THEN now() END
+           FROM list_member lm
+           JOIN cell ce ON ce.id = lm.cell_id
+           JOIN program p ON p.id = lm.program_id
+          WHERE lm.program_id = $1
+          ORDER BY lm.rank
+         ON CONFLICT (program_id, customer_id) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM n`,
+      [programId, channel, JSON.stringify(pins)],
+    );
+    return rows[0].n;
+  }
+
+  /** Ids of a program's sends still to be delivered, a page at a time in id order. */
+  async pendingIds(programId: string, after: string | null, limit: number): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM send WHERE program_id = $1 AND state IN ('queued', 'deferred') AND ($2::uuid IS NULL OR id > $2)
+        ORDER BY id LIMIT $3`,
+      [programId, after, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Claims the sends of a batch that are due, for a running program, in one statement. A send
+   * still `sending` under a claim older than `claimTimeoutMs` belongs to a worker that died
+   * mid-send: it is claimed again and flagged as a possible duplicate (the first try may have been
+   * accepted before the worker died; that window is the in-flight messages of one worker).
+   */
+  async claim(sendIds: string[], token: string, now: Date, claimTimeoutMs: number): Promise<ClaimedSend[]> {
+    return this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE send s SET state = 'sending', claim_token = $2, claimed_at = $3, attempts = s.attempts + 1,
+                possible_duplicate = s.possible_duplicate OR s.state = 'sending', updated_at = $3
+           FROM program p
+          WHERE s.id = ANY($1) AND p.id = s.program_id AND p.state = 'running'
+            AND (s.state = 'queued'
+                 OR (s.state = 'deferred' AND s.not_before <= $3)
+                 OR (s.state = 'sending' AND s.claimed_at < $3::timestamptz - make_interval(secs => $4::float8 / 1000)))
+         RETURNING s.*)
+       SELECT s.id, s.program_id, s.channel, s.address, s.attempts, s.possible_duplicate, s.template_version,
+              coalesce(ce.template_code, p.template_code) AS template_code,
+              c.consent_email, c.consent_sms, c.erased_at IS NOT NULL AS erased, ${RENDER_COLUMNS}
+         FROM claimed s
+         JOIN customer c ON c.id = s.customer_id
+         JOIN cell ce ON ce.id = s.cell_id
+         JOIN program p ON p.id = s.program_id
+         LEFT JOIN offer o ON o.id = coalesce(ce.offer_id, p.offer_id)`,
+      [sendIds, token, now, claimTimeoutMs],
+    );
+  }
+
+  /** The claimed sends whose address or customer is suppressed on the channel now. */
+  async suppressedAmong(channel: string, sends: { id: string; address: string; customer_id: string }[]) {
+    if (!sends.length) return new Set<string>();
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT x.id FROM unnest($2::uuid[], $3::text[], $4::uuid[]) AS x(id, address, customer_id)
+        WHERE EXISTS (SELECT 1 FROM suppression su WHERE su.channel = $1
+                        AND (su.address_hash = sha256(convert_to(x.address, 'UTF8')) OR su.customer_id = x.customer_id))`,
+      [channel, sends.map((s) => s.id), sends.map((s) => s.address), sends.map((s) => s.customer_id)],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** When each customer was last contacted on the channel since `since` (contact history, any program). */
+  async recentContacts(channel: string, customerIds: string[], since: Date, exclude: string[]) {
+    const rows: { customer_id: string; at: Date[] }[] = await this.dataSource.query(
+      `SELECT customer_id, array_agg(sent_at ORDER BY sent_at) AS at FROM send
+        WHERE customer_id = ANY($2) AND channel = $1 AND sent_at > $3 AND NOT (id = ANY($4))
+        GROUP BY customer_id`,
+      [channel, customerIds, since, exclude],
+    );
+    return new Map(rows.map((r) => [r.customer_id, r.at.map((d) => new Date(d))]));
+  }
+
+  /** Records an SMSC message id as soon as it is known, so an early delivery receipt finds its send. */
+  async recordProviderIds(sendId: string, providerIds: string[]): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO send_provider_message (provider_message_id, send_id) SELECT unnest($1::text[]), $2
+       ON CONFLICT (provider_message_id) DO NOTHING`,
+      [providerIds, sendId],
+    );
+  }
+
+  /**
+   * Writes a batch's outcomes under the claim that made them. A receipt that already moved a send
+   * on (delivered) is kept; `sent_at` is when the peer accepted it.
+   */
+  async record(token: string, results: SendResult[], now: Date): Promise<void> {
+    if (!results.length) return;
+    await this.dataSource.query(
+      `UPDATE send s SET
+              state = CASE WHEN s.state = 'sending' THEN r.state ELSE s.state END,
+              message_id = coalesce(r.message_id, s.message_id),
+              links = coalesce(r.links, s.links),
+              segments = coalesce(r.segments, s.segments),
+              error = CASE WHEN s.state = 'sending' THEN r.error ELSE s.error END,
+              not_before = CASE WHEN s.state = 'sending' THEN r.not_before ELSE s.not_before END,
+              sent_at = CASE WHEN r.state IN ('sent', 'delivered') THEN coalesce(s.sent_at, $3) ELSE s.sent_at END,
+              finished_at = CASE WHEN r.state IN ('queued', 'deferred') THEN NULL ELSE coalesce(s.finished_at, $3) END,
+              claim_token = NULL,
+              updated_at = $3
+         FROM unnest($1::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::int[], $8::text[], $9::timestamptz[])
+              AS r(id, state, message_id, links, segments, error, not_before)
+        WHERE s.id = r.id AND s.claim_token = $2`,
+      [
+        results.map((r) => r.id),
+        token,
+        now,
+        results.map((r) => r.state),
+        results.map((r) => r.messageId ?? null),
+        results.map((r) => (r.links ? JSON.stringify(r.links) : null)),
+        results.map((r) => r.segments ?? null),
+        results.map((r) => r.error ?? null),
+        results.map((r) => r.notBefore ?? null),
+      ],
+    );
+  }
+
+  /** Hard bounces become suppressions (reason hard-bounce), matched by the address hash. */
+  async suppressBounced(channel: string, bounced: { address: string; customerId: string }[], source: string) {
+    if (!bounced.length) return;
+    await this.dataSource.query(
+      `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
+       SELECT $1, a, sha256(convert_to(a, 'UTF8')), cid, 'hard-bounce', $2, 'delivery'
+         FROM unnest($3::text[], $4::uuid[]) AS x(a, cid)
+       ON CONFLICT (channel, address_hash) DO NOTHING`,
+      [channel, source, bounced.map((b) => b.address), bounced.map((b) => b.customerId)],
+    );
+  }
+
+  /** A delivery receipt moves the send of an SMSC message id on (delivered, or failed). */
+  async applyReceipt(providerMessageId: string, delivered: boolean, detail: string, at: Date): Promise<string | null> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `UPDATE send s SET state = $2, delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE s.delivered_at END,
+              error = CASE WHEN $2 = 'delivered' THEN s.error ELSE $3 END,
+              finished_at = coalesce(s.finished_at, $4), updated_at = $4
+         FROM send_provider_message spm
+        WHERE spm.provider_message_id = $1 AND s.id = spm.send_id
+          AND s.state = ANY(CASE WHEN $2 = 'delivered' THEN ${from('deliver')} ELSE ${from('fail')} END)
+        RETURNING s.id`,
+      [providerMessageId, delivered ? 'delivered' : 'failed', detail, at],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  async isKnownProviderId(providerMessageId: string): Promise<boolean> {
+    const rows = await this.dataSource.query(`SELECT 1 FROM send_provider_message WHERE provider_message_id = $1`, [
+      providerMessageId,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** Cancels what a cancelled program has not sent yet. */
+  async cancelPending(programId: string): Promise<number> {
+    const rows = await this.dataSource.query(
+      `WITH c AS (UPDATE send SET state = 'cancelled', finished_at = now(), updated_at = now()
+                   WHERE program_id = $1 AND state = ANY(${from('cancel')}) RETURNING 1)
+       SELECT count(*)::int AS n FROM c`,
+      [programId],
+    );
+    return rows[0].n;
+  }
+
+  async countsByState(programId: string): Promise<Record<string, number>> {
+    const rows: { state: string; n: number }[] = await this.dataSource.query(
+      `SELECT state, count(*)::int AS n FROM send WHERE program_id = $1 GROUP BY state`,
+      [programId],
+    );
+    return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+  }
+
+  /** Messages accepted by the peer in the last `seconds`, for the current rate. */
+  async sentSince(programId: string, since: Date): Promise<number> {
+    const rows = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM send WHERE program_id = $1 AND sent_at > $2`,
+      [programId, since],
+    );
+    return rows[0].n;
+  }
+
+  async hasPending(programId: string): Promise<boolean> {
+    const rows = await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM send WHERE program_id = $1 AND state IN ('queued', 'sending', 'deferred')) AS pending`,
+      [programId],
+    );
+    return rows[0].pending;
+  }
+
+  /**
+   * Work the queue may have lost: sends whose claim expired (their worker died) and deferred
+   * sends well past their time (their delayed job is gone), grouped by program.
+   */
+  async stranded(
+    now: Date,
+    claimTimeoutMs: number,
+    limit = 10_000,
+  ): Promise<{ programId: string; sendIds: string[] }[]> {
+    const rows: { program_id: string; ids: string[] }[] = await this.dataSource.query(
+      `SELECT s.program_id, array_agg(s.id) AS ids FROM (
+         SELECT s.program_id, s.id FROM send s JOIN program p ON p.id = s.program_id AND p.state = 'running'
+          WHERE (s.state = 'sending' AND s.claimed_at < $1::timestamptz - make_interval(secs => $2::float8 / 1000))
+             OR (s.state = 'deferred' AND s.not_before < $1::timestamptz - interval '1 minute')
+          LIMIT $3) s
+        GROUP BY s.program_id`,
+      [now, claimTimeoutMs, limit],
+    );
+    return rows.map((r) => ({ programId: r.program_id, sendIds: r.ids }));
+  }
+}

@@ -1,0 +1,148 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { SmtpSink } from '../../apps/peers/src/smtp-sink';
+import { buildOnce, ROOT } from '../support/built-app';
+import { aCampaign, uniqueCode } from '../support/factories';
+import { startTestApi, TestApi } from '../support/test-api';
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
+
+/**
+ * RELIABILITY.md "Faults to survive": a worker process killed with SIGKILL mid-send, then a new one
+ * started. Every member gets the message; the only duplicates possible are the sends the dead worker
+ * had in flight (accepted by SMTP, not yet recorded), and the test reports how many there were.
+ */
+describe('a worker killed mid-send', () => {
+  let api: TestApi;
+  let sink: SmtpSink;
+  let db: Client;
+  let env: Record<string, string>;
+  const workers: ChildProcess[] = [];
+  beforeAll(async () => {
+    buildOnce();
+    sink = new SmtpSink();
+    const { url } = await sink.start(0);
+    env = {
+      SMTP_URL: url,
+      MAIL_FROM: 'news@shop.example',
+      SCHEDULER_INTERVAL_MS: '300',
+      SEND_CLAIM_TIMEOUT_MS: '2000',
+      SEND_BATCH_SIZE: '20',
+      QUEUE_PREFIX: `k${randomBytes(4).toString('hex')}`,
+    };
+    api = await startTestApi(env);
+    db = new Client({ connectionString: api.databaseUrl });
+    await db.connect();
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await db?.end();
+    await api?.close();
+    await sink?.stop();
+  });
+
+  const startWorker = () => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'error',
+        CLOSELOOP_NO_LOCAL_SERVICES: '1',
+        DATABASE_URL: api.databaseUrl,
+        REDIS_URL: process.env.REDIS_URL!,
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    workers.push(child);
+    return child;
+  };
+
+  it('loses nothing and duplicates at most the in-flight sends', async () => {
+    const m = api.as('marketer');
+    const run = uniqueCode('k').toLowerCase();
+    const n = 1000;
+    await m
+      .post('/v1/customers', {
+        customers: Array.from({ length: n }, (_, i) => ({
+          externalId: `${run}-${i}`,
+          email: `${run}-${i}@example.org`,
+          consent: { email: true },
+          attributes: { run },
+        })),
+      })
+      .expect(200);
+    const segment = uniqueCode('SEG');
+    await m
+      .post('/v1/segments', {
+        code: segment,
+        name: segment,
+        criteria: { field: 'attributes.run', op: 'eq', value: run },
+      })
+      .expect(201);
+    const template = uniqueCode('T');
+    await m.post('/v1/templates', { code: template, channel: 'email', subject: 'Hi', html: '<p>Hi</p>' }).expect(201);
+    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
+    const code = uniqueCode('P');
+    const p = (
+      await m
+        .post(`/v1/campaigns/${campaign.id}/programs`, {
+          code,
+          name: code,
+          channel: 'email',
+          segment,
+          template,
+          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
+        })
+        .expect(201)
+    ).body;
+
+    sink.setDelayMs(20);
+    const first = startWorker();
+    await m.post(`/v1/programs/${p.id}/launch`).expect(200);
+    const deadline = Date.now() + 60_000;
+    while (sink.count() < 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    first.kill('SIGKILL');
+    await exited(first);
+    const atKill = sink.count();
+    const { rows: inFlight } = await db.query(
+      `SELECT count(*)::int AS n FROM send WHERE program_id = $1 AND state = 'sending'`,
+      [p.id],
+    );
+    expect(atKill).toBeGreaterThanOrEqual(150);
+    expect(atKill).toBeLessThan(n);
+
+    sink.setDelayMs(0);
+    startWorker();
+    const end = Date.now() + 90_000;
+    let progress;
+    for (;;) {
+      progress = (await m.get(`/v1/programs/${p.id}/progress`).expect(200)).body;
+      if (progress.state === 'completed' || Date.now() > end) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(progress.state).toBe('completed');
+    expect(progress.counts.sent).toBe(n);
+
+    const perAddress = new Map<string, number>();
+    for (const msg of sink.messages()) for (const to of msg.to) perAddress.set(to, (perAddress.get(to) ?? 0) + 1);
+    const duplicates = [...perAddress.values()].filter((c) => c > 1).length;
+    expect(perAddress.size).toBe(n); // nobody lost
+    const { rows: flagged } = await db.query(
+      `SELECT count(*)::int AS n FROM send WHERE program_id = $1 AND possible_duplicate`,
+      [p.id],
+    );
+    // Only sends claimed by the dead worker can have gone twice, and each is flagged in the ledger.
+    expect(duplicates).toBeLessThanOrEqual(inFlight[0].n);
+    expect(flagged[0].n).toBe(inFlight[0].n);
+    expect([...perAddress.values()].every((c) => c <= 2)).toBe(true);
+    process.stdout.write(
+      `worker SIGKILL after ${atKill} messages: ${inFlight[0].n} sends in flight, ${duplicates} delivered twice\n`,
+    );
+  }, 120_000);
+});

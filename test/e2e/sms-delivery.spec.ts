@@ -1,0 +1,112 @@
+import { Client } from 'pg';
+import { planSms } from '@closeloop/core';
+import { SmscSimulator } from '../../apps/peers/src/smsc-simulator';
+import { aCampaign, uniqueCode } from '../support/factories';
+import { startTestApi, TestApi } from '../support/test-api';
+
+/**
+ * SMS end to end: API -> dispatcher -> worker -> SMPP (bind_transceiver, submit_sm with UDH) -> an
+ * SMSC simulator on loopback -> delivery receipts back into the ledger.
+ */
+describe('SMS delivery over SMPP', () => {
+  let api: TestApi;
+  let smsc: SmscSimulator;
+  let db: Client;
+  const undeliverable = '+4915100000019';
+  beforeAll(async () => {
+    smsc = new SmscSimulator({ systemId: 'closeloop', password: 'secret12', undeliverable: [undeliverable] });
+    const { port } = await smsc.start(0);
+    api = await startTestApi(
+      { SMPP_URL: `smpp://closeloop:secret12@127.0.0.1:${port}`, SMS_FROM: 'Shop', SCHEDULER_INTERVAL_MS: '300' },
+      { withWorker: true },
+    );
+    db = new Client({ connectionString: api.databaseUrl });
+    await db.connect();
+    // Quiet hours are on for SMS by default (21:00-08:00 local): off here, so the test runs at any hour.
+    await api
+      .as('admin')
+      .put('/v1/contact-policy', { frequencyCap: null, quietHours: { email: null, sms: null } })
+      .expect(200);
+  });
+  afterAll(async () => {
+    await db?.end();
+    await api?.close();
+    await smsc?.stop();
+  });
+
+  it('sends concatenated segments, retries a throttled submit, and applies delivery receipts', async () => {
+    const m = api.as('marketer');
+    const run = uniqueCode('m').toLowerCase();
+    const phones = Array.from({ length: 20 }, (_, i) => `+49151000000${String(i).padStart(2, '0')}`);
+    await m
+      .post('/v1/customers', {
+        customers: phones.map((phone, i) => ({
+          externalId: `${run}-${i}`,
+          phone,
+          firstName: `Jo${i}`,
+          consent: { sms: true },
+          attributes: { run },
+        })),
+      })
+      .expect(200);
+    const segment = uniqueCode('SEG');
+    await m
+      .post('/v1/segments', {
+        code: segment,
+        name: segment,
+        criteria: { field: 'attributes.run', op: 'eq', value: run },
+      })
+      .expect(201);
+    const template = uniqueCode('SMS');
+    const body =
+      'Hi {{customer.firstName}}, spring is here and so is our biggest sale of the year: everything in the shop ' +
+      'is 20 percent off until Sunday night. Show this message at the till or order online. Reply STOP to opt out';
+    await m.post('/v1/templates', { code: template, channel: 'sms', body }).expect(201);
+    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
+    const code = uniqueCode('P');
+    const p = (
+      await m
+        .post(`/v1/campaigns/${campaign.id}/programs`, {
+          code,
+          name: code,
+          channel: 'sms',
+          segment,
+          template,
+          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
+        })
+        .expect(201)
+    ).body;
+    smsc.addRule({ to: phones[3], status: 0x58, times: 1 }); // ESME_RTHROTTLED once
+    await m.post(`/v1/programs/${p.id}/launch`).expect(200);
+
+    const deadline = Date.now() + 60_000;
+    let progress;
+    for (;;) {
+      progress = (await m.get(`/v1/programs/${p.id}/progress`).expect(200)).body;
+      if ((progress.counts.delivered === 19 && progress.counts.failed === 1) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(progress.state).toBe('completed');
+    expect(progress.counts).toMatchObject({ delivered: 19, failed: 1, sent: 0, deferred: 0 });
+
+    const messages = smsc.messages();
+    expect(messages).toHaveLength(20);
+    const expected = (i: number) => body.replace('{{customer.firstName}}', `Jo${i}`);
+    for (const msg of messages) {
+      const i = phones.indexOf(msg.to.startsWith('+') ? msg.to : `+${msg.to}`);
+      expect(i).toBeGreaterThanOrEqual(0);
+      expect(msg.text).toBe(expected(i));
+      expect(msg.dataCoding).toBe(0);
+      expect(msg.segments).toBe(planSms(expected(i)).segments);
+    }
+    expect(messages[0].segments).toBe(2);
+
+    const { rows } = await db.query(
+      `SELECT address, state, attempts, segments, error FROM send WHERE program_id = $1 ORDER BY address`,
+      [p.id],
+    );
+    expect(rows.find((r) => r.address === phones[3])).toMatchObject({ state: 'delivered', attempts: 2, segments: 2 });
+    expect(rows.find((r) => r.address === undeliverable)).toMatchObject({ state: 'failed' });
+    expect(rows.find((r) => r.address === undeliverable)!.error).toContain('UNDELIV');
+  });
+});
