@@ -1,4 +1,5 @@
 import { planSms } from '@closeloop/core';
+import { concatenationOf, encodeSmsText, withConcatenation } from '@closeloop/messaging';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
@@ -7,7 +8,6 @@ import {
   gsmCoder,
   PDU,
   type DecodedMessage,
-  type MessageWithUdh,
   type PduParams,
   type Server,
   type Session,
@@ -60,12 +60,6 @@ interface Peer {
   pending: Set<(error: Error) => void>;
 }
 
-interface Concatenation {
-  reference: number;
-  total: number;
-  sequence: number;
-}
-
 interface PartialMessage {
   parts: (string | undefined)[];
   messageIds: string[];
@@ -84,8 +78,6 @@ const REGISTERED_DELIVERY_REQUESTED = 0x03;
 const TON_INTERNATIONAL = 0x01;
 const NPI_ISDN = 0x01;
 const MESSAGE_STATE = { DELIVERED: 2, UNDELIVERABLE: 5 } as const;
-const IEI_CONCATENATED_8BIT = 0x00;
-const IEI_CONCATENATED_16BIT = 0x08;
 
 /**
  * A real SMPP 3.4 message centre on loopback, for development and tests: binds, accepts or refuses
@@ -212,7 +204,10 @@ export class SmscSimulator {
           new PDU('deliver_sm', {
             ...base,
             data_coding: plan.encoding === 'GSM-7' ? 0x00 : 0x08,
-            short_message: withConcatenation(encode(part, plan.encoding), reference, plan.segments, i + 1),
+            short_message:
+              plan.segments > 1
+                ? withConcatenation(encodeSmsText(part, plan.encoding), reference, plan.segments, i + 1)
+                : encodeSmsText(part, plan.encoding),
           }),
         ),
       ),
@@ -450,32 +445,6 @@ function addressParams(side: 'source' | 'dest', address: string): PduParams {
     [`${prefix}_npi`]: isInternational ? NPI_ISDN : 0,
     [side === 'source' ? 'source_addr' : 'destination_addr']: digitsOf(address),
   };
-}
-
-function encode(text: string, encoding: 'GSM-7' | 'UCS-2'): Buffer {
-  return encoding === 'GSM-7' ? gsmCoder.encode(text, 0x00) : Buffer.from(text, 'utf16le').swap16();
-}
-
-function withConcatenation(
-  message: Buffer,
-  reference: number,
-  total: number,
-  sequence: number,
-): MessageWithUdh | Buffer {
-  if (total <= 1) return message;
-  return { udh: Buffer.from([0x05, IEI_CONCATENATED_8BIT, 0x03, reference, total, sequence]), message };
-}
-
-function concatenationOf(udh: Buffer[] | undefined): Concatenation | null {
-  for (const element of udh ?? []) {
-    if (element[0] === IEI_CONCATENATED_8BIT && element.length >= 5) {
-      return { reference: element[2], total: element[3], sequence: element[4] };
-    }
-    if (element[0] === IEI_CONCATENATED_16BIT && element.length >= 6) {
-      return { reference: element.readUInt16BE(2), total: element[4], sequence: element[5] };
-    }
-  }
-  return null;
 }
 
 /** YYMMDDhhmm in UTC, as the classic receipt text writes dates. */

@@ -2,6 +2,7 @@
 export * from './rendering/template-engine';
 export * from './channels/email.channel';
 export * from './channels/sms.channel';
+export * from './channels/sms-pdu';
 export { MessagingModule } from './messaging.module';
 export { TemplateService } from './template.service';
 export type { CompiledTemplate } from './template.service';

@@ -1,12 +1,11 @@
 import { planSms, systemClock, ValidationError, type Clock, type SmsEncoding, type SmsPlan } from '@closeloop/core';
 import { Logger, type LoggerService } from '@nestjs/common';
+import { concatenationOf, encodeSmsText, withConcatenation } from './sms-pdu';
 import {
   connect as connectSmpp,
   errors as smppErrors,
-  gsmCoder,
   PDU,
   type DecodedMessage,
-  type MessageWithUdh,
   type PduParams,
   type Session,
 } from 'smpp';
@@ -164,8 +163,6 @@ const DATA_CODING: Record<SmsEncoding, number> = { 'GSM-7': 0x00, 'UCS-2': 0x08 
 const REGISTERED_DELIVERY_FINAL = 0x01;
 const TON = { UNKNOWN: 0x00, INTERNATIONAL: 0x01, ALPHANUMERIC: 0x05 } as const;
 const NPI = { UNKNOWN: 0x00, ISDN: 0x01 } as const;
-const IEI_CONCATENATED_8BIT = 0x00;
-const IEI_CONCATENATED_16BIT = 0x08;
 const MAX_SEGMENTS = 255; // the concatenation header counts parts in one octet
 const MAX_PARTIAL_INBOUND = 500;
 const UNBIND_TIMEOUT_MS = 2000;
@@ -292,7 +289,7 @@ export class SmsChannel {
       };
       plan.parts.forEach((part, index) => {
         // Encoded here, so that smpp's global default encoding plays no part.
-        const message = encodeText(part, plan.encoding);
+        const message = encodeSmsText(part, plan.encoding);
         const shortMessage =
           plan.segments > 1 ? withConcatenation(message, reference, plan.segments, index + 1) : message;
         this.queue.push({ job, index, params: { ...base, short_message: shortMessage } });
@@ -674,24 +671,3 @@ function smppAddress(address: string, field: string): PduParams {
 /** E.164 back from an international number sent without its plus. */
 const addressOf = (address: string, ton: number): string =>
   ton === TON.INTERNATIONAL && !address.startsWith('+') ? `+${address}` : address;
-
-function encodeText(text: string, encoding: SmsEncoding): Buffer {
-  // GSM-7 unpacked, one septet per octet, as SMPP carries data_coding 0; UCS-2 as UTF-16BE.
-  return encoding === 'GSM-7' ? gsmCoder.encode(text, 0x00) : Buffer.from(text, 'utf16le').swap16();
-}
-
-function withConcatenation(message: Buffer, reference: number, total: number, sequence: number): MessageWithUdh {
-  return { udh: Buffer.from([0x05, IEI_CONCATENATED_8BIT, 0x03, reference, total, sequence]), message };
-}
-
-function concatenationOf(udh: Buffer[] | undefined): { reference: number; total: number; sequence: number } | null {
-  for (const element of udh ?? []) {
-    if (element[0] === IEI_CONCATENATED_8BIT && element.length >= 5) {
-      return { reference: element[2], total: element[3], sequence: element[4] };
-    }
-    if (element[0] === IEI_CONCATENATED_16BIT && element.length >= 6) {
-      return { reference: element.readUInt16BE(2), total: element[4], sequence: element[5] };
-    }
-  }
-  return null;
-}
