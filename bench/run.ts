@@ -3,8 +3,10 @@ import { formatRow, Scenario } from './harness';
 import { importCustomers } from './import-customers';
 import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
+import { sendEmail } from './send-email';
+import { sendSms } from './send-sms';
 
-const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild];
+const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild, sendEmail, sendSms];
 
 async function main(): Promise<void> {
   const name = process.argv[2];

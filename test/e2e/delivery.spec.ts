@@ -97,6 +97,16 @@ describe('email delivery', () => {
     }
   }
 
+  async function builtList(programId: string) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const list = (await m().get(`/v1/programs/${programId}/list`).expect(200)).body;
+      if (list.state === 'built' || list.state === 'failed') return list;
+      if (Date.now() > deadline) throw new Error(`list still ${list.state}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   const sinkTo = (prefix: string) => sink.messages().filter((msg) => msg.to.some((t) => t.startsWith(`${prefix}-`)));
 
   it('sends one message per non-control member, rendered per cell, with tracking and one-click unsubscribe', async () => {
@@ -272,10 +282,19 @@ describe('email delivery', () => {
       .put('/v1/contact-policy', { frequencyCap: { max: 1, periodHours: 24 }, quietHours: { email: null, sms: null } })
       .expect(200);
     const first = await program(segment, t, [{ code: 'A', name: 'A', weight: 100 }]);
+    // The second program's list is built before the first one sends: everyone is on it...
+    const second = await program(segment, t, [{ code: 'A', name: 'A', weight: 100 }]);
+    await m().post(`/v1/programs/${second.id}/list`).expect(202);
+    const secondList = await builtList(second.id);
+    expect(secondList.waterfall.find((w: { step: string }) => w.step === 'policy')).toEqual({
+      step: 'policy',
+      remaining: 10,
+      removed: 0,
+    });
     await m().post(`/v1/programs/${first.id}/launch`).expect(200);
     expect((await settled(first.id)).counts.sent).toBe(10);
     await new Promise((r) => setTimeout(r, 5500)); // the policy cache in the worker is 5 s
-    const second = await program(segment, t, [{ code: 'A', name: 'A', weight: 100 }]);
+    // ...so the cap holds at send time: deferred to exactly 24 hours after each customer's last send.
     await m().post(`/v1/programs/${second.id}/launch`).expect(200);
     const deadline = Date.now() + 20_000;
     let deferred: { not_before: Date; error: string; sent_at: Date }[] = [];
@@ -300,6 +319,15 @@ describe('email delivery', () => {
       pending: 10,
     });
     await m().post(`/v1/programs/${second.id}/cancel`).expect(200);
+    // A list built now leaves them out, counted in the waterfall's policy step.
+    const third = await program(segment, t, [{ code: 'A', name: 'A', weight: 100 }]);
+    await m().post(`/v1/programs/${third.id}/list`).expect(202);
+    expect((await builtList(third.id)).waterfall.find((w: { step: string }) => w.step === 'policy')).toEqual({
+      step: 'policy',
+      remaining: 0,
+      removed: 10,
+      reasons: { 'frequency cap': 10 },
+    });
 
     // Quiet hours: a window around the current UTC hour, so every UTC customer is inside it now.
     const now = new Date();
@@ -314,13 +342,15 @@ describe('email delivery', () => {
     await new Promise((r) => setTimeout(r, 5500));
     const qrun = uniqueCode('qh').toLowerCase();
     const qsegment = await customers(qrun, 5);
-    const third = await program(qsegment, t, [{ code: 'A', name: 'A', weight: 100 }]);
-    await m().post(`/v1/programs/${third.id}/launch`).expect(200);
+    const quietProgram = await program(qsegment, t, [{ code: 'A', name: 'A', weight: 100 }]);
+    await m().post(`/v1/programs/${quietProgram.id}/launch`).expect(200);
     let quiet: { not_before: Date; error: string }[] = [];
     const until = Date.now() + 20_000;
     while (quiet.length < 5 && Date.now() < until) {
       quiet = (
-        await db.query(`SELECT not_before, error FROM send WHERE program_id = $1 AND state = 'deferred'`, [third.id])
+        await db.query(`SELECT not_before, error FROM send WHERE program_id = $1 AND state = 'deferred'`, [
+          quietProgram.id,
+        ])
       ).rows;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -339,7 +369,7 @@ describe('email delivery', () => {
         quietHours: { email: null, sms: { start: '21:00', end: '08:00' } },
       })
       .expect(200);
-    await m().post(`/v1/programs/${third.id}/cancel`).expect(200);
+    await m().post(`/v1/programs/${quietProgram.id}/cancel`).expect(200);
   });
 
   it('refuses a template that does not compile with 422 naming line and column, and previews with warnings', async () => {

@@ -98,6 +98,7 @@ describe('target lists', () => {
       { step: 'reachable', remaining: 500, removed: 100, reasons: { 'no address': 40, 'no consent': 60 } },
       { step: 'dedupe', remaining: 475, removed: 25 },
       { step: 'suppress', remaining: 445, removed: 30, reasons: { complaint: 10, manual: 20 } },
+      { step: 'policy', remaining: 445, removed: 0 },
       { step: 'sample', remaining: 445, removed: 0 },
     ]);
     const expected = largestRemainderShares(445, [45, 45, 10]);
@@ -138,8 +139,8 @@ describe('target lists', () => {
     const c = await program({ sample: { percent: 10 }, seed: 12 });
     for (const p of [a, b, c]) await m().post(`/v1/programs/${p.id}/list`).expect(202);
     const [la, lb, lc] = [await built(a.code), await built(b.code), await built(c.code)];
-    expect(la.waterfall[4]).toEqual({ step: 'sample', remaining: 100, removed: 345 });
-    expect(lc.waterfall[4]).toEqual({ step: 'sample', remaining: 45, removed: 400 }); // 44.5 rounds half up
+    expect(la.waterfall[5]).toEqual({ step: 'sample', remaining: 100, removed: 345 });
+    expect(lc.waterfall[5]).toEqual({ step: 'sample', remaining: 45, removed: 400 }); // 44.5 rounds half up
     expect(la.cells.map((x: { members: number }) => x.members)).toEqual([45, 45, 10]);
     const members = async (code: string) =>
       (await m().get(`/v1/programs/${code}/list.csv`).expect(200)).text

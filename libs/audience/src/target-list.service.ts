@@ -10,8 +10,11 @@ import {
   codeKey,
   ConflictError,
   CriteriaNode,
+  DEFAULT_CONTACT_POLICY,
+  FrequencyCap,
   isUuid,
   NotFoundError,
+  parseContactPolicy,
   sampleCount,
 } from '@closeloop/core';
 import { AuditService, iso } from '@closeloop/persistence';
@@ -249,6 +252,25 @@ export class TargetListService {
     const suppressed = [...byReason].sort(([a], [b]) => a.localeCompare(b));
     remaining -= suppressed.reduce((a, [, n]) => a + n, 0);
     step('suppress', remaining, Object.fromEntries(suppressed));
+
+    // 4b. policy: the contact policy's frequency cap across programs, from contact history (sends
+    // on the channel within the period). Applied again at send time; quiet hours only apply then.
+    const cap = await this.frequencyCap(m);
+    let capped = 0;
+    if (cap) {
+      const [row] = await m.query(
+        `WITH gone AS (
+           DELETE FROM lb WHERE (SELECT count(*) FROM send s
+                                  WHERE s.customer_id = lb.id AND s.channel = $1
+                                    AND s.sent_at > now() - make_interval(hours => $2)) >= $3
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [program.channel, cap.periodHours, cap.max],
+      );
+      capped = row.n;
+    }
+    remaining -= capped;
+    step('policy', remaining, capped ? { 'frequency cap': capped } : undefined);
     await progress(0.6);
 
     // 5. sample and 6. split, in one pass: members are ranked by a keyed hash of (seed, customer id)
@@ -309,6 +331,12 @@ export class TargetListService {
       yield rows;
       after = rows[rows.length - 1].rank;
     }
+  }
+
+  /** The contact policy's frequency cap (the delivery lib owns the setting; the rule is core's). */
+  private async frequencyCap(m: EntityManager): Promise<FrequencyCap | null> {
+    const rows: { value: unknown }[] = await m.query(`SELECT value FROM setting WHERE key = 'contact-policy'`);
+    return (rows.length ? parseContactPolicy(rows[0].value) : DEFAULT_CONTACT_POLICY).frequencyCap;
   }
 
   private async assertFirstBuildOfLaunched(m: EntityManager, program: ProgramRow): Promise<void> {
