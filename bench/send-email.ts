@@ -123,6 +123,8 @@ export interface ProgramRunOptions {
   env: Record<string, string>;
   /** Done when this holds for the program's progress (after it completed). */
   isSettled(progress: Progress): boolean;
+  /** The peers' process, whose CPU is reported with ours. */
+  peersPid: number;
   /** Runs against the API once the program settled, before it stops (e.g. a preview). */
   afterSettled?(call: ApiCall): Promise<void>;
 }
@@ -237,7 +239,7 @@ export async function runProgram(ctx: BenchContext, options: ProgramRunOptions):
       ],
     });
 
-    const cpu = cpuMeter({ worker: worker.pid!, api: api.pid! });
+    const cpu = cpuMeter({ worker: worker.pid!, api: api.pid!, peers: options.peersPid });
     ctx.log(`ours: POST /v1/programs/${program}/launch, polling progress once a second`);
     const started = Date.now();
     await call('POST', `/v1/programs/${program}/launch`);
@@ -357,6 +359,7 @@ export const sendEmail: Scenario = {
         channel: 'email',
         template: { subject: 'Hello {{customer.firstName}}, your spring offer is here', html },
         env: { SMTP_URL: peers.smtpUrl, MAIL_FROM },
+        peersPid: peers.child.pid!,
         isSettled: () => true,
       });
       const t = run.timings;

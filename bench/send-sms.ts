@@ -108,6 +108,7 @@ export const sendSms: Scenario = {
         channel: 'sms',
         template: { body },
         env: { SMPP_URL: peers.smppUrl, SMS_FROM },
+        peersPid: peers.child.pid!,
         // Receipts come after the sends: wait for every one.
         isSettled: (p) => (p.counts.delivered ?? 0) + (p.counts.failed ?? 0) === p.total,
         afterSettled: async (call) => {

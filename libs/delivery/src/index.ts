@@ -12,3 +12,4 @@ export { ChannelRegistry, INBOUND_SMS_LISTENERS } from './channel-registry';
 export type { InboundSmsListener } from './channel-registry';
 export { SendLedgerRepository } from './send-ledger.repository';
 export * from './dto/delivery.dto';
+export { RateLimiter, KeyedConcurrency } from './rate-limiter';
