@@ -11,6 +11,9 @@ const SECRET = 'delivery-e2e-tracking-secret-1';
  * The executor end to end: API -> dispatcher -> queue -> worker -> render -> real SMTP conversation
  * with a sink on loopback -> ledger. Counts are checked message by message at the sink.
  */
+// Real sends through a real SMTP conversation: more than the default minute on a loaded 2-core machine.
+jest.setTimeout(150_000);
+
 describe('email delivery', () => {
   let api: TestApi;
   let sink: SmtpSink;
@@ -87,7 +90,7 @@ describe('email delivery', () => {
     ).body;
   }
 
-  async function settled(programId: string, ms = 60_000) {
+  async function settled(programId: string, ms = 120_000) {
     const deadline = Date.now() + ms;
     for (;;) {
       const p = (await m().get(`/v1/programs/${programId}/progress`).expect(200)).body;

@@ -79,7 +79,7 @@ describe('SMS delivery over SMPP', () => {
     smsc.addRule({ to: phones[3], status: 0x58, times: 1 }); // ESME_RTHROTTLED once
     await m.post(`/v1/programs/${p.id}/launch`).expect(200);
 
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 100_000;
     let progress;
     for (;;) {
       progress = (await m.get(`/v1/programs/${p.id}/progress`).expect(200)).body;
@@ -108,5 +108,5 @@ describe('SMS delivery over SMPP', () => {
     expect(rows.find((r) => r.address === phones[3])).toMatchObject({ state: 'delivered', attempts: 2, segments: 2 });
     expect(rows.find((r) => r.address === undeliverable)).toMatchObject({ state: 'failed' });
     expect(rows.find((r) => r.address === undeliverable)!.error).toContain('UNDELIV');
-  });
+  }, 120_000);
 });

@@ -262,7 +262,7 @@ export class SendLedgerRepository {
       `SELECT s.program_id, array_agg(s.id) AS ids FROM (
          SELECT s.program_id, s.id FROM send s JOIN program p ON p.id = s.program_id AND p.state = 'running'
           WHERE (s.state = 'sending' AND s.claimed_at < $1::timestamptz - make_interval(secs => $2::float8 / 1000))
-             OR (s.state = 'deferred' AND s.not_before < $1::timestamptz - interval '1 minute')
+             OR (s.state = 'deferred' AND s.not_before < $1::timestamptz - interval '15 seconds')
           LIMIT $3) s
         GROUP BY s.program_id`,
       [now, claimTimeoutMs, limit],
