@@ -83,7 +83,9 @@ describe('SMS delivery over SMPP', () => {
     let progress;
     for (;;) {
       progress = (await m.get(`/v1/programs/${p.id}/progress`).expect(200)).body;
-      if ((progress.counts.delivered === 19 && progress.counts.failed === 1) || Date.now() > deadline) break;
+      const settled =
+        progress.state === 'completed' && progress.counts.delivered === 19 && progress.counts.failed === 1;
+      if (settled || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(progress.state).toBe('completed');
@@ -109,4 +111,53 @@ describe('SMS delivery over SMPP', () => {
     expect(rows.find((r) => r.address === undeliverable)).toMatchObject({ state: 'failed' });
     expect(rows.find((r) => r.address === undeliverable)!.error).toContain('UNDELIV');
   }, 120_000);
+
+  it('fails every send of an email program, saying why, when the worker has no SMTP_URL', async () => {
+    const m = api.as('marketer');
+    const run = uniqueCode('e').toLowerCase();
+    await m
+      .post('/v1/customers', {
+        customers: Array.from({ length: 3 }, (_, i) => ({
+          externalId: `${run}-${i}`,
+          email: `${run}-${i}@example.org`,
+          consent: { email: true },
+          attributes: { run },
+        })),
+      })
+      .expect(200);
+    const segment = uniqueCode('SEG');
+    await m
+      .post('/v1/segments', {
+        code: segment,
+        name: segment,
+        criteria: { field: 'attributes.run', op: 'eq', value: run },
+      })
+      .expect(201);
+    const template = uniqueCode('T');
+    await m.post('/v1/templates', { code: template, channel: 'email', subject: 'Hi', html: '<p>Hi</p>' }).expect(201);
+    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
+    const code = uniqueCode('P');
+    const p = (
+      await m
+        .post(`/v1/campaigns/${campaign.id}/programs`, {
+          code,
+          name: code,
+          channel: 'email',
+          segment,
+          template,
+          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
+        })
+        .expect(201)
+    ).body;
+    await m.post(`/v1/programs/${p.id}/launch`).expect(200);
+    const deadline = Date.now() + 60_000;
+    let progress;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      progress = (await m.get(`/v1/programs/${p.id}/progress`).expect(200)).body;
+    } while (progress.state !== 'completed' && Date.now() < deadline);
+    expect(progress).toMatchObject({ state: 'completed', pending: 0, counts: { failed: 3, sent: 0 } });
+    const { rows } = await db.query(`SELECT DISTINCT error FROM send WHERE program_id = $1`, [p.id]);
+    expect(rows).toEqual([{ error: 'SMTP_URL is not set: email cannot be sent' }]);
+  });
 });

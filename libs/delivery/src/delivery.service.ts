@@ -8,6 +8,7 @@ import {
   classifySmppStatus,
   classifySmtpError,
   Clock,
+  ConflictError,
   ContactPolicy,
   DEFAULT_SEND_BACKOFF,
   frequencyCapDecision,
@@ -155,7 +156,15 @@ export class DeliveryService {
     } catch (error) {
       return { id: send.id, state: 'failed', error: `template: ${(error as Error).message}` };
     }
-    return template.channel === 'email' ? this.sendEmail(send, template) : this.sendSms(send, template);
+    try {
+      return await (template.channel === 'email' ? this.sendEmail(send, template) : this.sendSms(send, template));
+    } catch (error) {
+      // Every claimed send gets an outcome, so none is left `sending`: a channel that is not configured
+      // (ConflictError) fails the send; anything unexpected is retried with backoff, then failed.
+      if (error instanceof ConflictError) return { id: send.id, state: 'failed', error: error.message };
+      this.logger.error({ err: error, send: send.id }, 'unexpected error while sending');
+      return this.failure(send, { kind: 'retry', reason: (error as Error).message }, null);
+    }
   }
 
   private trackingUrl(kind: 'open' | 'click' | 'unsubscribe', sendId: string, link = 0): string {
