@@ -239,7 +239,7 @@ describe('email delivery', () => {
       while (sinkTo(run).length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await m().post(`/v1/programs/${p.id}/pause`).expect(200);
       // What was in flight when the pause came settles; then nothing more goes out.
-      await new Promise((r) => setTimeout(r, 2500));
+      await new Promise((r) => setTimeout(r, 4000));
       const atPause = sinkTo(run).length;
       expect(atPause).toBeGreaterThanOrEqual(50);
       expect(atPause).toBeLessThan(400);
@@ -262,7 +262,7 @@ describe('email delivery', () => {
       await m().post(`/v1/programs/${c.id}/launch`).expect(200);
       while (sinkTo(run).length < before + 30) await new Promise((r) => setTimeout(r, 50));
       await m().post(`/v1/programs/${c.id}/cancel`).expect(200);
-      await new Promise((r) => setTimeout(r, 2500));
+      await new Promise((r) => setTimeout(r, 4000));
       const cancelled = (await m().get(`/v1/programs/${c.id}/progress`).expect(200)).body;
       expect(cancelled.state).toBe('cancelled');
       expect(cancelled.pending).toBe(0);
