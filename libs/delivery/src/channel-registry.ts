@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { AppConfig, ConflictError } from '@closeloop/core';
-import { EmailChannel, InboundSms, SmsChannel } from '@closeloop/messaging';
+import { DeliveryReceipt, EmailChannel, InboundSms, SmsChannel } from '@closeloop/messaging';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { SendLedgerRepository } from './send-ledger.repository';
 
@@ -10,7 +10,18 @@ export interface InboundSmsListener {
 }
 export const INBOUND_SMS_LISTENERS = Symbol('INBOUND_SMS_LISTENERS');
 
-const RECEIPT_RETRIES_MS = [0, 500, 2000, 5000];
+/** Receipts are written in batches this often. */
+const RECEIPT_FLUSH_MS = 100;
+/** A receipt whose message id is not known yet (its batch is not written) is looked up again, this many times. */
+const RECEIPT_TRIES = 50;
+/** Message ids of recent submits kept in memory, for receipts that overtake the batch write. */
+const SUBMITTED_KEPT = 200_000;
+
+interface PendingReceipt {
+  receipt: DeliveryReceipt;
+  tries: number;
+  done: () => void;
+}
 
 /**
  * The process's connections to the outside: one pooled SMTP transport and one SMPP session, made
@@ -22,6 +33,9 @@ export class ChannelRegistry implements OnApplicationShutdown {
   private readonly logger = new Logger(ChannelRegistry.name);
   private email: EmailChannel | null = null;
   private sms: Promise<SmsChannel> | null = null;
+  private readonly submitted = new Map<string, string>();
+  private receipts: PendingReceipt[] = [];
+  private flushing: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,18 +63,8 @@ export class ChannelRegistry implements OnApplicationShutdown {
 
   private async connectSms(url: string): Promise<SmsChannel> {
     const channel = new SmsChannel(url);
-    // A receipt can overtake the write of its message id (the SMSC answers fast): look again a little later.
-    // A listener that throws makes the channel refuse the receipt, so the SMSC sends it again.
-    channel.onDeliveryReceipt(async (receipt) => {
-      const detail = `delivery receipt ${receipt.stat} (err ${receipt.err})`;
-      for (const wait of RECEIPT_RETRIES_MS) {
-        if (wait) await new Promise((r) => setTimeout(r, wait));
-        const at = receipt.doneAt ?? new Date();
-        if (await this.ledger.applyReceipt(receipt.messageId, receipt.delivered, detail, at)) return;
-        if (await this.ledger.isKnownProviderId(receipt.messageId)) return; // a later segment's receipt
-      }
-      this.logger.warn({ messageId: receipt.messageId, stat: receipt.stat }, 'delivery receipt for an unknown message');
-    });
+    // Answered (deliver_sm_resp) once applied: a receipt is not lost if this process dies first.
+    channel.onDeliveryReceipt((receipt) => new Promise<void>((done) => this.queueReceipt({ receipt, tries: 0, done })));
     channel.onInbound((message) => {
       for (const listener of this.inbound) {
         listener
@@ -73,7 +77,65 @@ export class ChannelRegistry implements OnApplicationShutdown {
     return channel;
   }
 
+  /** The SMSC message ids of a send just submitted (receipts for them need no lookup). */
+  rememberSubmitted(providerIds: string[], sendId: string): void {
+    for (const id of providerIds) this.submitted.set(id, sendId);
+    while (this.submitted.size > SUBMITTED_KEPT) this.submitted.delete(this.submitted.keys().next().value!);
+  }
+
+  private queueReceipt(pending: PendingReceipt): void {
+    this.receipts.push(pending);
+    this.flushing ??= setTimeout(() => void this.flushReceipts(), RECEIPT_FLUSH_MS);
+  }
+
+  /** One statement for every receipt that came in since the last flush. */
+  private async flushReceipts(): Promise<void> {
+    const batch = this.receipts;
+    this.receipts = [];
+    this.flushing = null;
+    const ready: { pending: PendingReceipt; sendId: string }[] = [];
+    try {
+      const unknown = batch.filter((p) => !this.submitted.has(p.receipt.messageId)).map((p) => p.receipt.messageId);
+      let stored = new Map<string, string>();
+      if (unknown.length) {
+        try {
+          stored = await this.ledger.sendsOfProviderIds(unknown);
+        } catch (error) {
+          this.logger.error({ err: error }, 'delivery receipts not looked up; trying again');
+          for (const pending of batch) this.queueReceipt(pending);
+          return;
+        }
+      }
+      for (const pending of batch) {
+        const sendId = this.submitted.get(pending.receipt.messageId) ?? stored.get(pending.receipt.messageId);
+        if (sendId) ready.push({ pending, sendId });
+        else if (++pending.tries < RECEIPT_TRIES) this.queueReceipt(pending);
+        else {
+          this.logger.warn({ messageId: pending.receipt.messageId }, 'delivery receipt for an unknown message');
+          pending.done();
+        }
+      }
+      await this.ledger.applyReceipts(
+        ready.map(({ pending: { receipt }, sendId }) => ({
+          sendId,
+          delivered: receipt.delivered,
+          detail: `delivery receipt ${receipt.stat} (err ${receipt.err})`,
+          at: receipt.doneAt ?? new Date(),
+        })),
+      );
+      for (const { pending } of ready) pending.done();
+    } catch (error) {
+      this.logger.error({ err: error, receipts: ready.length }, 'delivery receipts not applied; trying again');
+      for (const { pending } of ready) this.queueReceipt(pending);
+    }
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    if (this.flushing) {
+      clearTimeout(this.flushing);
+      await this.flushReceipts();
+      if (this.flushing) clearTimeout(this.flushing); // what is still unknown is sent again by the SMSC
+    }
     this.email?.close();
     this.email = null;
     const sms = this.sms;

@@ -230,8 +230,15 @@ export class DeliveryService {
         text,
         reference: send.id,
       });
-      await this.ledger.recordProviderIds(send.id, result.messageIds);
-      return { id: send.id, state: 'sent' as const, messageId: result.messageIds[0], segments: result.segments };
+      // Known to this process at once (a receipt may come before the batch is written), stored with the batch.
+      this.channels.rememberSubmitted(result.messageIds, send.id);
+      return {
+        id: send.id,
+        state: 'sent' as const,
+        messageId: result.messageIds[0],
+        segments: result.segments,
+        providerIds: result.messageIds,
+      };
     } catch (error) {
       if (error instanceof SmsSubmitError) {
         const outcome = classifySmppStatus(error.commandStatus);

@@ -28,6 +28,8 @@ export interface SendResult {
   segments?: number | null;
   error?: string | null;
   notBefore?: Date | null;
+  /** The SMSC's message id of each segment, for delivery receipts. */
+  providerIds?: string[];
 }
 
 const from = (event: keyof typeof SEND_TRANSITIONS) => `'{${SEND_TRANSITIONS[event].from.join(',')}}'::text[]`;
@@ -135,15 +137,6 @@ export class SendLedgerRepository {
     return new Map(rows.map((r) => [r.customer_id, r.at.map((d) => new Date(d))]));
   }
 
-  /** Records an SMSC message id as soon as it is known, so an early delivery receipt finds its send. */
-  async recordProviderIds(sendId: string, providerIds: string[]): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO send_provider_message (provider_message_id, send_id) SELECT unnest($1::text[]), $2
-       ON CONFLICT (provider_message_id) DO NOTHING`,
-      [providerIds, sendId],
-    );
-  }
-
   /**
    * Writes a batch's outcomes under the claim that made them. A receipt that already moved a send
    * on (delivered) is kept; `sent_at` is when the peer accepted it.
@@ -177,6 +170,14 @@ export class SendLedgerRepository {
         results.map((r) => r.notBefore ?? null),
       ],
     );
+    const provider = results.flatMap((r) => (r.providerIds ?? []).map((id) => [id, r.id] as const));
+    if (provider.length) {
+      await this.dataSource.query(
+        `INSERT INTO send_provider_message (provider_message_id, send_id)
+         SELECT * FROM unnest($1::text[], $2::uuid[]) ON CONFLICT (provider_message_id) DO NOTHING`,
+        [provider.map(([id]) => id), provider.map(([, send]) => send)],
+      );
+    }
   }
 
   /** Hard bounces become suppressions (reason hard-bounce), matched by the address hash. */
@@ -191,26 +192,39 @@ export class SendLedgerRepository {
     );
   }
 
-  /** A delivery receipt moves the send of an SMSC message id on (delivered, or failed). */
-  async applyReceipt(providerMessageId: string, delivered: boolean, detail: string, at: Date): Promise<string | null> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `UPDATE send s SET state = $2, delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE s.delivered_at END,
-              error = CASE WHEN $2 = 'delivered' THEN s.error ELSE $3 END,
-              finished_at = coalesce(s.finished_at, $4), updated_at = $4
-         FROM send_provider_message spm
-        WHERE spm.provider_message_id = $1 AND s.id = spm.send_id
-          AND s.state = ANY(CASE WHEN $2 = 'delivered' THEN ${from('deliver')} ELSE ${from('fail')} END)
-        RETURNING s.id`,
-      [providerMessageId, delivered ? 'delivered' : 'failed', detail, at],
+  /** The sends of SMSC message ids (those not known yet are missing from the map). */
+  async sendsOfProviderIds(providerIds: string[]): Promise<Map<string, string>> {
+    const rows: { provider_message_id: string; send_id: string }[] = await this.dataSource.query(
+      `SELECT provider_message_id, send_id FROM send_provider_message WHERE provider_message_id = ANY($1)`,
+      [providerIds],
     );
-    return rows[0]?.id ?? null;
+    return new Map(rows.map((r) => [r.provider_message_id, r.send_id]));
   }
 
-  async isKnownProviderId(providerMessageId: string): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM send_provider_message WHERE provider_message_id = $1`, [
-      providerMessageId,
-    ]);
-    return rows.length > 0;
+  /**
+   * Delivery receipts, many in one statement: each moves its send on (delivered, or failed), if the
+   * send is where the state machine allows it. A delivered receipt wins over a failed one for the
+   * same send (one receipt per segment).
+   */
+  async applyReceipts(receipts: { sendId: string; delivered: boolean; detail: string; at: Date }[]): Promise<void> {
+    if (!receipts.length) return;
+    await this.dataSource.query(
+      `UPDATE send s SET state = r.state,
+              delivered_at = CASE WHEN r.state = 'delivered' THEN r.at ELSE s.delivered_at END,
+              error = CASE WHEN r.state = 'delivered' THEN s.error ELSE r.detail END,
+              finished_at = coalesce(s.finished_at, r.at), updated_at = r.at
+         FROM (SELECT DISTINCT ON (x.send_id) x.send_id, x.state, x.detail, x.at
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS x(send_id, state, detail, at)
+                ORDER BY x.send_id, x.state = 'delivered' DESC) r
+        WHERE s.id = r.send_id
+          AND s.state = ANY(CASE WHEN r.state = 'delivered' THEN ${from('deliver')} ELSE ${from('fail')} END)`,
+      [
+        receipts.map((r) => r.sendId),
+        receipts.map((r) => (r.delivered ? 'delivered' : 'failed')),
+        receipts.map((r) => r.detail),
+        receipts.map((r) => r.at),
+      ],
+    );
   }
 
   /** Cancels what a cancelled program has not sent yet. */
