@@ -16,6 +16,8 @@ const BASELINE_IN_FLIGHT = 100;
 const MAIL_FROM = 'Closeloop Shop <news@shop.example.com>';
 const PUBLIC_URL = 'https://go.shop.example.com';
 const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
+// A completed program whose counts have not moved for this long will not settle (a lost receipt, say).
+const STALL_MS = 30_000;
 
 export type ApiCall = <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -123,6 +125,8 @@ export interface ProgramRunOptions {
   env: Record<string, string>;
   /** Done when this holds for the program's progress (after it completed). */
   isSettled(progress: Progress): boolean;
+  /** How often progress is polled; default 1000 ms. */
+  pollMs?: number;
   /** The peers' process, whose CPU is reported with ours. */
   peersPid: number;
   /** Runs against the API once the program settled, before it stops (e.g. a preview). */
@@ -132,21 +136,23 @@ export interface ProgramRunOptions {
 /** Phase timestamps from the ledger and the target list (server clocks, ms precision). */
 export interface ProgramTimings {
   launchedAt: Date;
+  /** The list's builtAt: now() of the build transaction, so when the build began. */
   listBuiltAt: Date;
   dispatchedAt: Date;
   firstSentAt: Date;
   lastSentAt: Date;
-  lastDeliveredAt: Date | null;
   endedAt: Date;
 }
 
 export interface ProgramRun {
   timings: ProgramTimings;
   counts: Record<string, number>;
-  /** Wall time from the launch request until the poll saw the program settled. */
+  /** Wall time from the launch request until the poll saw the program settled (or last saw it move). */
   polledSeconds: number;
+  /** Completed, but never settled: the counts stopped moving (lost receipts, say). */
+  isStalled: boolean;
   workerPeakMb: number;
-  /** Worker VmRSS, once a second from dispatch to the end. */
+  /** Worker VmRSS at each poll, from dispatch to the end. */
   workerRssMb: number[];
   cpu: Record<string, number>;
 }
@@ -157,9 +163,8 @@ const seconds = (from: Date, to: Date) => (to.getTime() - from.getTime()) / 1000
 export function formatPhases(t: ProgramTimings): string {
   const at = (d: Date | null) => (d ? `${seconds(t.launchedAt, d).toFixed(1)} s` : '-');
   return (
-    `launch -> list built ${at(t.listBuiltAt)} -> dispatched ${at(t.dispatchedAt)} -> first sent ${at(t.firstSentAt)}` +
-    ` -> last sent ${at(t.lastSentAt)}${t.lastDeliveredAt ? ` -> last delivered ${at(t.lastDeliveredAt)}` : ''}` +
-    ` -> completed ${at(t.endedAt)}`
+    `launch -> list build began ${at(t.listBuiltAt)} -> dispatched ${at(t.dispatchedAt)} -> first sent ${at(t.firstSentAt)}` +
+    ` -> last sent ${at(t.lastSentAt)} -> completed ${at(t.endedAt)}`
   );
 }
 
@@ -168,6 +173,13 @@ export const formatRss = (samples: number[]): string =>
     ? `VmRSS ${Math.min(...samples)}..${Math.max(...samples)} MB over ${samples.length} samples ` +
       `(first ${samples[0]}, last ${samples[samples.length - 1]})`
     : 'no RSS samples';
+
+/** Ten samples spread over the run, to see whether memory levels off or keeps growing. */
+export const rssTrend = (samples: number[]): string =>
+  Array.from(
+    { length: Math.min(10, samples.length) },
+    (_, i) => samples[Math.round((i * (samples.length - 1)) / Math.max(1, Math.min(10, samples.length) - 1))],
+  ).join(' ');
 
 /**
  * One program over the whole seeded customer table (country DE), two cells 50/50, launched through
@@ -187,12 +199,18 @@ export async function runProgram(ctx: BenchContext, options: ProgramRunOptions):
   const key = out[out.length - 1];
   const port = await freePort();
   const api = startApp('api', { ...env, PORT: String(port) });
-  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker, written when it stops.
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the worker, written when it stops (node refuses it in NODE_OPTIONS).
   const profile = process.env.BENCH_CPU_PROF;
-  const worker = startApp('worker', {
-    ...env,
-    ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
-  });
+  const worker = profile
+    ? spawn(
+        process.execPath,
+        ['--cpu-prof', `--cpu-prof-dir=${profile}`, join(DIST, 'apps', 'worker', 'src', 'main.js')],
+        {
+          env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      )
+    : startApp('worker', env);
   const db = new Client({ connectionString: ctx.databaseUrl });
   await db.connect();
   try {
@@ -240,30 +258,42 @@ export async function runProgram(ctx: BenchContext, options: ProgramRunOptions):
     });
 
     const cpu = cpuMeter({ worker: worker.pid!, api: api.pid!, peers: options.peersPid });
-    ctx.log(`ours: POST /v1/programs/${program}/launch, polling progress once a second`);
+    ctx.log(`ours: POST /v1/programs/${program}/launch, polling progress every ${options.pollMs ?? 1000} ms`);
     const started = Date.now();
     await call('POST', `/v1/programs/${program}/launch`);
     const rss: number[] = [];
     let progress: Progress;
+    let counts = '';
+    let movedAt = Date.now();
+    let isStalled = false;
     for (;;) {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 1000));
       progress = await call<Progress>('GET', `/v1/programs/${program}/progress`);
       if (progress.error) throw new Error(`dispatch failed: ${progress.error}`);
       if (progress.state !== 'running' && progress.state !== 'completed') {
         throw new Error(`program ${progress.state}: ${JSON.stringify(progress.counts)}`);
       }
+      if (worker.exitCode !== null || worker.signalCode !== null) throw new Error('the worker exited');
       if (progress.dispatchedAt) rss.push(memoryMb(worker.pid!).rss);
+      if (JSON.stringify(progress.counts) !== counts) {
+        counts = JSON.stringify(progress.counts);
+        movedAt = Date.now();
+      }
       if (progress.state === 'completed' && options.isSettled(progress)) break;
+      if (progress.state === 'completed' && Date.now() - movedAt > STALL_MS) {
+        ctx.log(`warning: completed, but nothing moved for ${STALL_MS / 1000} s: ${counts}`);
+        isStalled = true;
+        break;
+      }
       if (Date.now() - started > 20 * 60_000) throw new Error(`not done after 20 min: ${JSON.stringify(progress)}`);
     }
-    const polledSeconds = (Date.now() - started) / 1000;
+    const polledSeconds = ((isStalled ? movedAt : Date.now()) - started) / 1000;
     const cpuUsed = cpu.read();
     const workerPeakMb = memoryMb(worker.pid!).peak;
     const list = await call<{ builtAt: string }>('GET', `/v1/programs/${program}/list`);
     const [row] = (
       await db.query(
-        `SELECT p.launched_at, p.dispatched_at, p.ended_at, min(s.sent_at) AS first_sent, max(s.sent_at) AS last_sent,
-                max(s.delivered_at) AS last_delivered
+        `SELECT p.launched_at, p.dispatched_at, p.ended_at, min(s.sent_at) AS first_sent, max(s.sent_at) AS last_sent
            FROM program p JOIN send s ON s.program_id = p.id
           WHERE p.code = $1
           GROUP BY p.id`,
@@ -278,11 +308,11 @@ export async function runProgram(ctx: BenchContext, options: ProgramRunOptions):
         dispatchedAt: row.dispatched_at,
         firstSentAt: row.first_sent,
         lastSentAt: row.last_sent,
-        lastDeliveredAt: row.last_delivered,
         endedAt: row.ended_at,
       },
       counts: Object.fromEntries(Object.entries(progress.counts).filter(([, n]) => n > 0)),
       polledSeconds,
+      isStalled,
       workerPeakMb,
       workerRssMb: rss,
       cpu: cpuUsed,
@@ -375,6 +405,7 @@ export const sendEmail: Scenario = {
       ctx.log(
         `ours: counts ${JSON.stringify(run.counts)}; worker peak RSS ${run.workerPeakMb} MB; ${formatRss(run.workerRssMb)}`,
       );
+      ctx.log(`ours: worker VmRSS trend (MB): ${rssTrend(run.workerRssMb)}`);
       ctx.log(`ours: CPU s launch -> completed: ${formatCpu(run.cpu)}`);
 
       const message = await sampleMessage(sinkDir);

@@ -12,8 +12,11 @@ export const INBOUND_SMS_LISTENERS = Symbol('INBOUND_SMS_LISTENERS');
 
 /** Receipts are written in batches this often. */
 const RECEIPT_FLUSH_MS = 100;
-/** A receipt whose message id is not known yet (its batch is not written) is looked up again, this many times. */
-const RECEIPT_TRIES = 50;
+/**
+ * A receipt whose message id is not known yet is looked up again, this many times (about a minute): its
+ * batch is not written yet, or another worker on the same SMPP account sent it.
+ */
+const RECEIPT_TRIES = 600;
 /** Message ids of recent submits kept in memory, for receipts that overtake the batch write. */
 const SUBMITTED_KEPT = 200_000;
 

@@ -73,6 +73,9 @@ export class DispatcherService {
       const pins = p.template_pins ?? (await this.pinTemplates(m, p));
       return this.ledger.writeSends(m, p.id, p.channel, pins);
     });
+    // Fresh statistics: without them the claim's plan filters every pending send of the program to find
+    // a batch's 50 ids (24-47 ms a claim at 50,000 pending; 1.5-3 ms with them).
+    if (written) await this.dataSource.query(`ANALYZE send`);
     await onProgress(0.8);
     const enqueued = await this.enqueuePending(programId, 'd');
     await this.dataSource.query(`UPDATE program SET dispatched_at = $2, dispatch_error = NULL WHERE id = $1`, [

@@ -56,7 +56,7 @@ const PREVIEW_UNSUBSCRIBE_URL = 'https://example.invalid/unsubscribe-preview';
 @Injectable()
 export class TemplateService {
   /** Compiled versions by "<template id>:<version>"; a version never changes, so entries never go stale. */
-  private readonly compiledVersions = new Map<string, CompiledTemplate>();
+  private readonly compiledVersions = new Map<string, Promise<CompiledTemplate>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -177,11 +177,13 @@ export class TemplateService {
   /** A compiled version, from the cache or the database (the delivery worker's hot path). */
   async compiled(code: string, version: number): Promise<CompiledTemplate> {
     const key = `${codeKey(code)}:${version}`;
-    const hit = this.compiledVersions.get(key);
-    if (hit) return hit;
-    const t = await this.find(this.dataSource.manager, code, false, version);
-    const compiled = this.compileRow(t);
-    this.compiledVersions.set(key, compiled);
+    // The promise is cached, so the first wave of sends compiles a version once, not once per send.
+    let compiled = this.compiledVersions.get(key);
+    if (!compiled) {
+      compiled = this.find(this.dataSource.manager, code, false, version).then((t) => this.compileRow(t));
+      this.compiledVersions.set(key, compiled);
+      compiled.catch(() => this.compiledVersions.delete(key));
+    }
     return compiled;
   }
 
