@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
 import { buildOnce, ROOT } from '../support/built-app';
-import { aCampaign, uniqueCode } from '../support/factories';
+import { aLaunchableProgram } from '../support/delivery-fixtures';
+import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
 
 const exited = (child: ChildProcess) =>
@@ -67,40 +68,16 @@ describe('a worker killed mid-send', () => {
     const m = api.as('marketer');
     const run = uniqueCode('k').toLowerCase();
     const n = 1000;
-    await m
-      .post('/v1/customers', {
-        customers: Array.from({ length: n }, (_, i) => ({
-          externalId: `${run}-${i}`,
-          email: `${run}-${i}@example.org`,
-          consent: { email: true },
-          attributes: { run },
-        })),
-      })
-      .expect(200);
-    const segment = uniqueCode('SEG');
-    await m
-      .post('/v1/segments', {
-        code: segment,
-        name: segment,
-        criteria: { field: 'attributes.run', op: 'eq', value: run },
-      })
-      .expect(201);
-    const template = uniqueCode('T');
-    await m.post('/v1/templates', { code: template, channel: 'email', subject: 'Hi', html: '<p>Hi</p>' }).expect(201);
-    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
-    const code = uniqueCode('P');
-    const p = (
-      await m
-        .post(`/v1/campaigns/${campaign.id}/programs`, {
-          code,
-          name: code,
-          channel: 'email',
-          segment,
-          template,
-          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
-        })
-        .expect(201)
-    ).body;
+    const p = await aLaunchableProgram(m, {
+      run,
+      channel: 'email',
+      customers: Array.from({ length: n }, (_, i) => ({
+        externalId: `${run}-${i}`,
+        email: `${run}-${i}@example.org`,
+        consent: { email: true },
+      })),
+      template: { subject: 'Hi', html: '<p>Hi</p>' },
+    });
 
     sink.setDelayMs(20);
     const first = startWorker();

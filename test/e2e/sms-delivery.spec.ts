@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { planSms } from '@closeloop/core';
 import { SmscSimulator } from '../../apps/peers/src/smsc-simulator';
-import { aCampaign, uniqueCode } from '../support/factories';
+import { aLaunchableProgram } from '../support/delivery-fixtures';
+import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
 
 /**
@@ -38,44 +39,20 @@ describe('SMS delivery over SMPP', () => {
     const m = api.as('marketer');
     const run = uniqueCode('m').toLowerCase();
     const phones = Array.from({ length: 20 }, (_, i) => `+49151000000${String(i).padStart(2, '0')}`);
-    await m
-      .post('/v1/customers', {
-        customers: phones.map((phone, i) => ({
-          externalId: `${run}-${i}`,
-          phone,
-          firstName: `Jo${i}`,
-          consent: { sms: true },
-          attributes: { run },
-        })),
-      })
-      .expect(200);
-    const segment = uniqueCode('SEG');
-    await m
-      .post('/v1/segments', {
-        code: segment,
-        name: segment,
-        criteria: { field: 'attributes.run', op: 'eq', value: run },
-      })
-      .expect(201);
-    const template = uniqueCode('SMS');
     const body =
       'Hi {{customer.firstName}}, spring is here and so is our biggest sale of the year: everything in the shop ' +
       'is 20 percent off until Sunday night. Show this message at the till or order online. Reply STOP to opt out';
-    await m.post('/v1/templates', { code: template, channel: 'sms', body }).expect(201);
-    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
-    const code = uniqueCode('P');
-    const p = (
-      await m
-        .post(`/v1/campaigns/${campaign.id}/programs`, {
-          code,
-          name: code,
-          channel: 'sms',
-          segment,
-          template,
-          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
-        })
-        .expect(201)
-    ).body;
+    const p = await aLaunchableProgram(m, {
+      run,
+      channel: 'sms',
+      customers: phones.map((phone, i) => ({
+        externalId: `${run}-${i}`,
+        phone,
+        firstName: `Jo${i}`,
+        consent: { sms: true },
+      })),
+      template: { body },
+    });
     smsc.addRule({ to: phones[3], status: 0x58, times: 1 }); // ESME_RTHROTTLED once
     await m.post(`/v1/programs/${p.id}/launch`).expect(200);
 
@@ -115,40 +92,16 @@ describe('SMS delivery over SMPP', () => {
   it('fails every send of an email program, saying why, when the worker has no SMTP_URL', async () => {
     const m = api.as('marketer');
     const run = uniqueCode('e').toLowerCase();
-    await m
-      .post('/v1/customers', {
-        customers: Array.from({ length: 3 }, (_, i) => ({
-          externalId: `${run}-${i}`,
-          email: `${run}-${i}@example.org`,
-          consent: { email: true },
-          attributes: { run },
-        })),
-      })
-      .expect(200);
-    const segment = uniqueCode('SEG');
-    await m
-      .post('/v1/segments', {
-        code: segment,
-        name: segment,
-        criteria: { field: 'attributes.run', op: 'eq', value: run },
-      })
-      .expect(201);
-    const template = uniqueCode('T');
-    await m.post('/v1/templates', { code: template, channel: 'email', subject: 'Hi', html: '<p>Hi</p>' }).expect(201);
-    const campaign = (await m.post('/v1/campaigns', aCampaign()).expect(201)).body;
-    const code = uniqueCode('P');
-    const p = (
-      await m
-        .post(`/v1/campaigns/${campaign.id}/programs`, {
-          code,
-          name: code,
-          channel: 'email',
-          segment,
-          template,
-          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
-        })
-        .expect(201)
-    ).body;
+    const p = await aLaunchableProgram(m, {
+      run,
+      channel: 'email',
+      customers: Array.from({ length: 3 }, (_, i) => ({
+        externalId: `${run}-${i}`,
+        email: `${run}-${i}@example.org`,
+        consent: { email: true },
+      })),
+      template: { subject: 'Hi', html: '<p>Hi</p>' },
+    });
     await m.post(`/v1/programs/${p.id}/launch`).expect(200);
     const deadline = Date.now() + 60_000;
     let progress;
