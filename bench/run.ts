@@ -1,12 +1,14 @@
 import { createTestDatabase, ensureLocalServices } from '@closeloop/persistence';
 import { formatRow, Scenario } from './harness';
+import { conversions } from './conversions';
 import { importCustomers } from './import-customers';
 import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
 import { sendEmail } from './send-email';
 import { sendSms } from './send-sms';
+import { trackOpen } from './track-open';
 
-const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild, sendEmail, sendSms];
+const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild, sendEmail, sendSms, trackOpen, conversions];
 
 async function main(): Promise<void> {
   const name = process.argv[2];

@@ -1,19 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestDatabase } from '@closeloop/persistence';
 import { buildOnce, ROOT } from '../support/built-app';
 import { startRedis } from '../support/redis-process';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+import { freePort } from '../support/free-port';
 
 function start(app: 'api' | 'worker', env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, [join(ROOT, 'dist/apps', app, 'src/main.js')], {

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { planSms } from '@closeloop/core';
 import { SmscSimulator } from '../../apps/peers/src/smsc-simulator';
-import { aLaunchableProgram } from '../support/delivery-fixtures';
+import { aLaunchableProgram, completedProgram } from '../support/delivery-fixtures';
 import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
 
@@ -113,4 +113,52 @@ describe('SMS delivery over SMPP', () => {
     const { rows } = await db.query(`SELECT DISTINCT error FROM send WHERE program_id = $1`, [p.id]);
     expect(rows).toEqual([{ error: 'SMTP_URL is not set: email cannot be sent' }]);
   });
+  it('applies STOP, START and replies sent back over SMPP, and the next program skips a stopped number', async () => {
+    const m = api.as('marketer');
+    const run = uniqueCode('mo').toLowerCase();
+    const phones = ['+4915200000001', '+4915200000002', '+4915200000003'];
+    const customers = phones.map((phone, i) => ({ externalId: `${run}-${i}`, phone, consent: { sms: true } }));
+    const launch = async (tag: string) => {
+      const p = await aLaunchableProgram(m, {
+        run: `${run}${tag}`,
+        channel: 'sms',
+        customers,
+        template: { body: 'Sale!' },
+      });
+      await m.post(`/v1/programs/${p.id}/launch`).expect(200);
+      await completedProgram(m, p.id);
+      return p;
+    };
+    const first = await launch('a');
+    // The whole message decides, in any case and with spaces around it; the reply is acknowledged once applied.
+    await smsc.sendMo(phones[0].slice(1), 'Shop', '  Stop ');
+    await smsc.sendMo(phones[1], 'Shop', 'When does the sale end? <b>soon</b>');
+    await smsc.sendMo(phones[2], 'Shop', 'STOP');
+    await smsc.sendMo(phones[2], 'Shop', 'start');
+    const suppressed = await db.query(
+      `SELECT address, reason, source FROM suppression WHERE channel = 'sms' AND address = ANY($1) ORDER BY address`,
+      [phones],
+    );
+    expect(suppressed.rows).toEqual([{ address: phones[0], reason: 'unsubscribed', source: 'sms-stop' }]);
+    const responses = await db.query(
+      `SELECT c.phone, r.type, r.program_id, r.detail->>'text' AS text FROM response r
+         JOIN customer c ON c.id = r.customer_id WHERE c.phone = ANY($1) ORDER BY c.phone, r.id`,
+      [phones],
+    );
+    expect(responses.rows).toEqual([
+      { phone: phones[0], type: 'unsubscribe', program_id: first.id, text: 'Stop' },
+      { phone: phones[1], type: 'reply', program_id: first.id, text: 'When does the sale end? <b>soon</b>' },
+      { phone: phones[2], type: 'unsubscribe', program_id: first.id, text: 'STOP' },
+      { phone: phones[2], type: 'resubscribe', program_id: first.id, text: 'start' },
+    ]);
+    const before = smsc.messages().length;
+    const second = await launch('b');
+    const sent = await db.query(`SELECT address, state FROM send WHERE program_id = $1 ORDER BY address`, [second.id]);
+    expect(sent.rows.map((r) => r.address)).toEqual([phones[1], phones[2]]);
+    const arrived = smsc
+      .messages()
+      .slice(before)
+      .map((msg) => (msg.to.startsWith('+') ? msg.to : `+${msg.to}`));
+    expect(arrived.sort()).toEqual([phones[1], phones[2]]);
+  }, 120_000);
 });

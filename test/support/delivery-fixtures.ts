@@ -39,3 +39,14 @@ export async function aLaunchableProgram(
       .expect(201)
   ).body;
 }
+
+/** Waits until the program's sends are all settled (state completed), or fails naming its counts. */
+export async function completedProgram(m: RoleClient, programId: string, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const progress = (await m.get(`/v1/programs/${programId}/progress`).expect(200)).body;
+    if (progress.state === 'completed') return progress;
+    if (Date.now() > deadline) throw new Error(`program still ${progress.state}: ${JSON.stringify(progress.counts)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

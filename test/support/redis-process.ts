@@ -1,15 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+import { createConnection } from 'node:net';
+import { freePort } from './free-port';
 
 const ping = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -11,6 +11,9 @@ import { AudienceModule } from '@closeloop/audience';
 import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from '@closeloop/persistence';
 import { PlanningModule } from '@closeloop/planning';
 import { DeliveryModule } from '@closeloop/delivery';
+import { TrackingModule } from '@closeloop/tracking';
+import { ResponseController } from './controllers/response.controller';
+import { TrackingController } from './controllers/tracking.controller';
 import { DeliveryController } from './controllers/delivery.controller';
 import { TemplateController } from './controllers/template.controller';
 import { AudienceController } from './controllers/audience.controller';
@@ -39,7 +42,8 @@ import { ErrorFilter } from './http/error.filter';
             return id;
           },
           redact: ['req.headers.authorization', 'req.headers.cookie'],
-          autoLogging: { ignore: (req) => req.url === '/health' },
+          // Tracking hits are counted in the response history, not logged one by one.
+          autoLogging: { ignore: (req) => req.url === '/health' || /^\/(t|u)\//.test(req.url ?? '') },
           customProps: (req) => ({ actor: (req as { actor?: { name: string } }).actor?.name }),
         },
       }),
@@ -50,6 +54,7 @@ import { ErrorFilter } from './http/error.filter';
     PlanningModule,
     AudienceModule,
     DeliveryModule,
+    TrackingModule,
   ],
   controllers: [
     AudienceController,
@@ -60,6 +65,8 @@ import { ErrorFilter } from './http/error.filter';
     AuditController,
     TemplateController,
     DeliveryController,
+    ResponseController,
+    TrackingController,
     HealthController,
   ],
   providers: [

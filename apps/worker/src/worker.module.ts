@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from
 import { PLANNING_QUEUE, PlanningModule } from '@closeloop/planning';
 import { AudienceModule } from '@closeloop/audience';
 import { DELIVERY_QUEUE, DeliveryModule } from '@closeloop/delivery';
+import { InboundSmsResponder, ResponseIngestion, TrackingModule } from '@closeloop/tracking';
 import { DeliveryProcessor } from './delivery.processor';
 import { HeartbeatProcessor } from './heartbeat.processor';
 import { ListBuildProcessor } from './list-build.processor';
@@ -30,8 +31,11 @@ import Redis from 'ioredis';
     PlanningModule,
     AudienceModule,
     DeliveryModule,
+    TrackingModule,
   ],
   providers: [
+    ResponseIngestion,
+    InboundSmsResponder,
     HeartbeatProcessor,
     PlanningProcessor,
     ListBuildProcessor,

@@ -1,5 +1,6 @@
 import { parseByteSize } from './csv-import';
 import { ConfigError } from './errors';
+import { DEFAULT_START_WORDS, DEFAULT_STOP_WORDS, parseKeywordList } from './sms-keywords';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -29,6 +30,9 @@ export interface AppConfig {
   deliveryConcurrency: number;
   sendBatchSize: number;
   sendClaimTimeoutMs: number;
+  smsStopWords: string[];
+  smsStartWords: string[];
+  trustProxy: number;
 }
 
 export interface ConfigVariable {
@@ -98,7 +102,31 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     default: 'a fixed dev secret',
     meaning: 'HMAC secrets for tracking tokens, comma-separated, each >= 16 chars; the first signs, all verify',
   },
-  { name: 'WEBHOOK_SECRET', required: 'no', default: '-', meaning: 'HMAC secret for /v1/webhooks/delivery-events' },
+  {
+    name: 'WEBHOOK_SECRET',
+    required: 'no',
+    default: '- (webhooks refused)',
+    meaning: 'HMAC secret(s) for /v1/webhooks/delivery-events, comma-separated for rotation',
+  },
+  {
+    name: 'SMS_STOP_WORDS',
+    required: 'no',
+    default: DEFAULT_STOP_WORDS.join(','),
+    meaning: 'inbound SMS that unsubscribe the number (the whole message, any case)',
+  },
+  {
+    name: 'SMS_START_WORDS',
+    required: 'no',
+    default: DEFAULT_START_WORDS.join(','),
+    meaning: 'inbound SMS that lift an SMS unsubscribe',
+  },
+  {
+    name: 'TRUST_PROXY',
+    required: 'no',
+    default: '0',
+    meaning:
+      'reverse proxies in front of the API whose X-Forwarded-For is believed (client IP for bot flags and limits)',
+  },
   {
     name: 'LOG_LEVEL',
     required: 'no',
@@ -173,6 +201,11 @@ function rate(env: Env, name: string): number | undefined {
     throw new ConfigError(name, `must be a positive number of messages per second, got "${raw}"`);
   }
   return n;
+}
+
+function keywords(env: Env, name: string, fallback: readonly string[]): string[] {
+  const raw = value(env, name);
+  return raw === undefined ? [...fallback] : parseKeywordList(raw, name);
 }
 
 /** Validates the environment once, at boot; anything missing or malformed names its variable. */
@@ -251,6 +284,9 @@ export function parseConfig(env: Env): AppConfig {
     deliveryConcurrency: integer(env, 'DELIVERY_CONCURRENCY', 4, 1, 100),
     sendBatchSize: integer(env, 'SEND_BATCH_SIZE', 50, 1, 1000),
     sendClaimTimeoutMs: integer(env, 'SEND_CLAIM_TIMEOUT_MS', 120_000, 1000, 86_400_000),
+    smsStopWords: keywords(env, 'SMS_STOP_WORDS', DEFAULT_STOP_WORDS),
+    smsStartWords: keywords(env, 'SMS_START_WORDS', DEFAULT_START_WORDS),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
   };
 }
 

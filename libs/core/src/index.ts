@@ -19,3 +19,7 @@ export * from './tracking-token';
 export * from './contact-policy';
 export * from './retry-backoff';
 export * from './delivery-outcome';
+export * from './machine-activity';
+export * from './attribution';
+export * from './webhook-signature';
+export * from './sms-keywords';

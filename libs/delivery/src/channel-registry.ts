@@ -1,14 +1,17 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, ConflictError } from '@closeloop/core';
 import { DeliveryReceipt, EmailChannel, InboundSms, SmsChannel } from '@closeloop/messaging';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { SendLedgerRepository } from './send-ledger.repository';
 
-/** Listeners for mobile-originated SMS (the response issue hooks STOP / START here). */
+/**
+ * Listeners for mobile-originated SMS (tracking hooks STOP / START / replies here, with
+ * `ChannelRegistry.addInboundListener`). The SMSC's deliver_sm is acknowledged once every listener
+ * has settled; a failure makes the SMSC deliver it again.
+ */
 export interface InboundSmsListener {
   onInboundSms(message: InboundSms): Promise<void>;
 }
-export const INBOUND_SMS_LISTENERS = Symbol('INBOUND_SMS_LISTENERS');
 
 /** Receipts are written in batches this often. */
 const RECEIPT_FLUSH_MS = 100;
@@ -43,8 +46,14 @@ export class ChannelRegistry implements OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly ledger: SendLedgerRepository,
-    @Optional() @Inject(INBOUND_SMS_LISTENERS) private readonly inbound: InboundSmsListener[] = [],
   ) {}
+
+  private readonly inbound: InboundSmsListener[] = [];
+
+  /** Registered by a lib that reacts to inbound SMS (a later lib: delivery does not import it). */
+  addInboundListener(listener: InboundSmsListener): void {
+    this.inbound.push(listener);
+  }
 
   /** Throws ConflictError when SMTP_URL is not set: nothing can be sent by email. */
   emailChannel(): EmailChannel {
@@ -68,13 +77,9 @@ export class ChannelRegistry implements OnApplicationShutdown {
     const channel = new SmsChannel(url);
     // Answered (deliver_sm_resp) once applied: a receipt is not lost if this process dies first.
     channel.onDeliveryReceipt((receipt) => new Promise<void>((done) => this.queueReceipt({ receipt, tries: 0, done })));
-    channel.onInbound((message) => {
-      for (const listener of this.inbound) {
-        listener
-          .onInboundSms(message)
-          .catch((error: unknown) => this.logger.error({ err: error, from: message.from }, 'inbound SMS hook failed'));
-      }
-      if (!this.inbound.length) this.logger.log({ from: message.from }, 'inbound SMS (no listener yet)');
+    channel.onInbound(async (message) => {
+      if (!this.inbound.length) this.logger.warn({ from: message.from }, 'inbound SMS with no listener');
+      await Promise.all(this.inbound.map((listener) => listener.onInboundSms(message)));
     });
     await channel.connect();
     return channel;

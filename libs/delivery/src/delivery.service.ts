@@ -97,7 +97,12 @@ export class DeliveryService {
       const byId = new Map(claimed.map((s) => [s.id, s]));
       await this.ledger.suppressBounced(
         claimed[0].channel,
-        bounced.map((r) => ({ address: byId.get(r.id)!.address, customerId: byId.get(r.id)!.customer_id })),
+        bounced.map((r) => ({
+          id: r.id,
+          address: byId.get(r.id)!.address,
+          customerId: byId.get(r.id)!.customer_id,
+          detail: r.error,
+        })),
         `delivery:${claimed[0].program_code}`,
       );
     }

@@ -32,6 +32,29 @@ export interface SendResult {
   providerIds?: string[];
 }
 
+/** A send that bounced, with why (kept in the response's detail). */
+export interface BouncedSend {
+  id: string;
+  address: string;
+  customerId: string;
+  detail?: string | null;
+}
+
+/** One send as the tracking endpoints see it. */
+export interface TrackingTarget {
+  id: string;
+  programId: string;
+  programCode: string | null;
+  cellId: string;
+  customerId: string;
+  responseCode: string;
+  channel: 'email' | 'sms';
+  address: string;
+  links: string[] | null;
+  sentAt: Date | null;
+  locale: string | null;
+}
+
 const from = (event: keyof typeof SEND_TRANSITIONS) => `'{${SEND_TRANSITIONS[event].from.join(',')}}'::text[]`;
 
 /**
@@ -180,16 +203,63 @@ export class SendLedgerRepository {
     }
   }
 
-  /** Hard bounces become suppressions (reason hard-bounce), matched by the address hash. */
-  async suppressBounced(channel: string, bounced: { address: string; customerId: string }[], source: string) {
+  /**
+   * Hard bounces become suppressions (reason hard-bounce), matched by the address hash, and `bounce`
+   * responses in the history (one per send: the idempotency key is `bounce:<send id>`).
+   */
+  async suppressBounced(channel: string, bounced: BouncedSend[], source: string, at: Date = new Date()) {
     if (!bounced.length) return;
-    await this.dataSource.query(
-      `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
-       SELECT $1, a, sha256(convert_to(a, 'UTF8')), cid, 'hard-bounce', $2, 'delivery'
-         FROM unnest($3::text[], $4::uuid[]) AS x(a, cid)
-       ON CONFLICT (channel, address_hash) DO NOTHING`,
-      [channel, source, bounced.map((b) => b.address), bounced.map((b) => b.customerId)],
+    await this.dataSource.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
+         SELECT $1, a, sha256(convert_to(a, 'UTF8')), cid, 'hard-bounce', $2, 'delivery'
+           FROM unnest($3::text[], $4::uuid[]) AS x(a, cid)
+         ON CONFLICT (channel, address_hash) DO NOTHING`,
+        [channel, source, bounced.map((b) => b.address), bounced.map((b) => b.customerId)],
+      );
+      await this.recordBounceResponses(m, bounced, source, at);
+    });
+  }
+
+  /** `bounce` responses for sends (skipped when the send already has one). */
+  async recordBounceResponses(m: EntityManager, bounced: BouncedSend[], source: string, at: Date): Promise<void> {
+    await m.query(
+      `INSERT INTO response (send_id, customer_id, program_id, cell_id, response_code, type, occurred_at,
+                             idempotency_key, source, detail)
+       SELECT s.id, s.customer_id, s.program_id, s.cell_id, s.response_code, 'bounce', $2, 'bounce:' || s.id, $3,
+              jsonb_build_object('error', x.detail)
+         FROM unnest($1::uuid[], $4::text[]) AS x(id, detail) JOIN send s ON s.id = x.id
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [bounced.map((b) => b.id), at, source, bounced.map((b) => b.detail ?? null)],
     );
+  }
+
+  /**
+   * A provider reported a hard bounce after the peer accepted the message: the send moves to bounced
+   * (when the state machine allows it). Returns the sends that moved.
+   */
+  async markBounced(sendIds: string[], detail: string, at: Date): Promise<string[]> {
+    if (!sendIds.length) return [];
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH b AS (UPDATE send SET state = 'bounced', error = $2, finished_at = coalesce(finished_at, $3), updated_at = $3
+                   WHERE id = ANY($1) AND state = ANY(${from('bounce')}) RETURNING id)
+       SELECT id FROM b`,
+      [sendIds, detail, at],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** What the tracking endpoints need of one send; null when there is no such send. */
+  async trackingTarget(sendId: string): Promise<TrackingTarget | null> {
+    const rows = await this.dataSource.query(
+      `SELECT s.id, s.program_id AS "programId", s.cell_id AS "cellId", s.customer_id AS "customerId",
+              s.response_code AS "responseCode", s.channel, s.address, s.links, s.sent_at AS "sentAt",
+              c.locale, p.code AS "programCode"
+         FROM send s LEFT JOIN customer c ON c.id = s.customer_id LEFT JOIN program p ON p.id = s.program_id
+        WHERE s.id = $1`,
+      [sendId],
+    );
+    return rows[0] ?? null;
   }
 
   /** The sends of SMSC message ids (those not known yet are missing from the map). */

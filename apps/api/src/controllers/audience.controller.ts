@@ -36,6 +36,7 @@ import {
   TargetListView,
   UpsertResultView,
 } from '@closeloop/audience';
+import { ConversionService } from '@closeloop/tracking';
 import { ApiErrors } from '../http/api-errors';
 import { CurrentActor, READ_ROLES, Roles, WRITE_ROLES } from '../http/auth';
 
@@ -50,6 +51,7 @@ export class AudienceController {
     private readonly segments: SegmentService,
     private readonly lists: TargetListService,
     private readonly orders: OrderService,
+    private readonly conversions: ConversionService,
   ) {}
 
   @Post('customers')
@@ -108,7 +110,7 @@ export class AudienceController {
   })
   @ApiOkResponse({ type: UpsertResultView })
   @ApiErrors(400, 413)
-  upsertOrders(@CurrentActor() actor: Actor, @Body() body: unknown) {
+  async upsertOrders(@CurrentActor() actor: Actor, @Body() body: unknown) {
     const b = body as { orders?: unknown };
     if (typeof b !== 'object' || b === null || Array.isArray(b) || Object.keys(b).some((k) => k !== 'orders')) {
       throw new ValidationError('body must be { "orders": [...] }', 'orders');
@@ -119,7 +121,14 @@ export class AudienceController {
         'orders',
       );
     }
-    return this.orders.upsertBatch(actor, b.orders);
+    const result = await this.orders.upsertBatch(actor, b.orders);
+    // Orders with an offer code are conversions too (key: the order id, so never counted twice).
+    const ids = b.orders.flatMap((o: unknown) => {
+      const id = (o as { externalId?: unknown }).externalId;
+      return typeof id === 'string' ? [id] : [];
+    });
+    await this.conversions.fromOrders({ externalIds: ids });
+    return result;
   }
 
   @Get('customers/:id')

@@ -29,3 +29,8 @@ export function createValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => new BadRequestException(flatten(errors).join('; ')),
   });
 }
+
+/** Validates a body against a DTO chosen at run time (a route that takes one thing or a batch of them). */
+export async function validateAs<T extends object>(dto: new () => T, value: unknown): Promise<T> {
+  return (await createValidationPipe().transform(value, { type: 'body', metatype: dto })) as T;
+}

@@ -4,6 +4,7 @@ import { TargetList1764200000000 } from './1764200000000-target-list';
 import { Imports1764300000000 } from './1764300000000-imports';
 import { ListMemberRankKey1764400000000 } from './1764400000000-list-member-rank-key';
 import { Delivery1764500000000 } from './1764500000000-delivery';
+import { Tracking1764600000000 } from './1764600000000-tracking';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Imports1764300000000,
   ListMemberRankKey1764400000000,
   Delivery1764500000000,
+  Tracking1764600000000,
 ];

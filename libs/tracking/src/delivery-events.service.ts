@@ -1,0 +1,151 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import Redis from 'ioredis';
+import { AppConfig, isUuid, verifyWebhookSignature, WEBHOOK_TOLERANCE_SECONDS } from '@closeloop/core';
+import { SendLedgerRepository } from '@closeloop/delivery';
+import { APP_CONFIG } from '@closeloop/persistence';
+import { DataSource } from 'typeorm';
+import { DeliveryEventDto, DeliveryEventsView } from './dto/tracking.dto';
+import { TRACKING_REDIS } from './event-buffer.service';
+
+/** Why a webhook request was refused (401). */
+export class WebhookRejected extends Error {}
+
+const MESSAGE_ID = /^<?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@[^>]+>?$/i;
+
+interface SendRow {
+  id: string;
+  address: string;
+  customer_id: string;
+  channel: 'email' | 'sms';
+}
+
+/**
+ * Delivery events from external providers (`POST /v1/webhooks/delivery-events`): deliveries,
+ * bounces and complaints, signed with WEBHOOK_SECRET (`Closeloop-Signature: t=<unix>,v1=<hex>`,
+ * HMAC-SHA256 of `<t>.<raw body>`), refused when older than 5 minutes or seen before (replay).
+ *
+ * - delivered: the send moves to delivered, as an SMPP delivery receipt does (same ledger, same rule);
+ * - bounce (hard): the send moves to bounced, the address is suppressed (hard-bounce) and a `bounce`
+ *   response recorded, exactly as for a 5xx from our own SMTP peer (one per send whichever comes first);
+ * - bounce (soft): a `soft-bounce` response only;
+ * - complaint: the address is suppressed (complaint) and a `complaint` response recorded.
+ * Every event is kept in `delivery_event` (provider, event id unique): a provider retrying a batch
+ * changes nothing twice, and the history of what providers said stays next to the send ledger.
+ */
+@Injectable()
+export class DeliveryEventsService {
+  private readonly replayPrefix: string;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(TRACKING_REDIS) private readonly redis: Redis,
+    private readonly ledger: SendLedgerRepository,
+  ) {
+    this.replayPrefix = `${config.queuePrefix}:webhook:seen:`;
+  }
+
+  /** Throws WebhookRejected unless the signature is good, fresh and not seen before. */
+  async authenticate(signature: string | undefined, rawBody: Buffer | undefined, now = new Date()): Promise<void> {
+    const secrets = (this.config.webhookSecret ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (!secrets.length) throw new WebhookRejected('webhooks are not enabled: WEBHOOK_SECRET is not set');
+    if (!rawBody) throw new WebhookRejected('the body is missing');
+    const check = verifyWebhookSignature(signature, rawBody, secrets, now);
+    if (!check.ok) throw new WebhookRejected(check.reason);
+    const fresh = await this.redis.set(
+      `${this.replayPrefix}${check.signature}`,
+      '1',
+      'EX',
+      WEBHOOK_TOLERANCE_SECONDS * 2,
+      'NX',
+    );
+    if (fresh !== 'OK') throw new WebhookRejected('this signed request was already received (replay)');
+  }
+
+  async apply(events: DeliveryEventDto[], now = new Date()): Promise<DeliveryEventsView> {
+    const sendIdOf = (e: DeliveryEventDto): string | null => {
+      if (e.sendId && isUuid(e.sendId)) return e.sendId.toLowerCase();
+      const m = e.messageId ? MESSAGE_ID.exec(e.messageId.trim()) : null;
+      return m ? m[1].toLowerCase() : null;
+    };
+    const ids = [...new Set(events.map(sendIdOf).filter((id): id is string => !!id))];
+    const sends: SendRow[] = ids.length
+      ? await this.dataSource.query(`SELECT id, address, customer_id, channel FROM send WHERE id = ANY($1::uuid[])`, [
+          ids,
+        ])
+      : [];
+    const byId = new Map(sends.map((s) => [s.id, s]));
+    const view: DeliveryEventsView = { received: events.length, applied: 0, unknown: 0, duplicates: 0 };
+    for (const e of events) {
+      const sendId = sendIdOf(e);
+      const send = sendId ? byId.get(sendId) : undefined;
+      const provider = e.provider ?? 'provider';
+      const at = e.occurredAt ? new Date(e.occurredAt) : now;
+      const type = e.type === 'bounce' && e.bounceType === 'soft' ? 'soft-bounce' : e.type;
+      const inserted = await this.dataSource.query(
+        `INSERT INTO delivery_event (provider, event_id, send_id, type, occurred_at, detail)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_id) DO NOTHING RETURNING 1`,
+        [provider, e.id, send?.id ?? null, type, at, e.detail ?? null],
+      );
+      if (!inserted.length) {
+        view.duplicates++;
+        continue;
+      }
+      if (!send) {
+        view.unknown++;
+        continue;
+      }
+      const source = `webhook:${provider}`;
+      const detail = e.detail ?? null;
+      if (type === 'delivered') {
+        await this.ledger.applyReceipts([{ sendId: send.id, delivered: true, detail: detail ?? source, at }]);
+      } else if (type === 'bounce') {
+        await this.ledger.markBounced([send.id], detail ?? 'hard bounce reported by the provider', at);
+        await this.ledger.suppressBounced(
+          send.channel,
+          [{ id: send.id, address: send.address, customerId: send.customer_id, detail }],
+          source,
+          at,
+        );
+      } else if (type === 'soft-bounce') {
+        await this.record(this.dataSource, send, 'soft-bounce', `soft-bounce:${provider}:${e.id}`, at, source, detail);
+      } else {
+        await this.dataSource.transaction(async (m) => {
+          await m.query(
+            `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
+             VALUES ($1, $2, sha256(convert_to($2, 'UTF8')), $3, 'complaint', $4, 'delivery')
+             ON CONFLICT (channel, address_hash) DO UPDATE SET reason = 'complaint'`,
+            [send.channel, send.address, send.customer_id, source],
+          );
+          await this.record(m, send, 'complaint', `complaint:${send.id}`, at, source, detail);
+        });
+      }
+      view.applied++;
+    }
+    return view;
+  }
+
+  private async record(
+    m: { query: (sql: string, params: unknown[]) => Promise<unknown> },
+    send: SendRow,
+    type: string,
+    key: string,
+    at: Date,
+    source: string,
+    detail: string | null,
+  ): Promise<void> {
+    await m.query(
+      `INSERT INTO response (send_id, customer_id, program_id, cell_id, response_code, type, occurred_at,
+                             idempotency_key, source, detail)
+       SELECT s.id, s.customer_id, s.program_id, s.cell_id, s.response_code, $2, $3, $4, $5,
+              CASE WHEN $6::text IS NULL THEN NULL ELSE jsonb_build_object('detail', $6::text) END
+         FROM send s WHERE s.id = $1
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [send.id, type, at, key, source, detail],
+    );
+  }
+}
