@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { Client } from 'pg';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { signTrackingToken, signWebhook } from '@closeloop/core';
 import { EventBuffer, ResponseWriter, TrackingEvent } from '@closeloop/tracking';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
+import { aLaunchableProgram } from '../support/delivery-fixtures';
 import { aCampaign, uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
 
@@ -241,6 +243,24 @@ describe('response tracking', () => {
     expect(
       await count(`SELECT count(*) AS n FROM response WHERE type = 'click' AND program_id = $1`, [program.id]),
     ).toBe(2);
+  });
+
+  it('never answers 5xx or redirects for arbitrary tokens (property-based)', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 80 }), fc.base64String({ maxLength: 80 })), async (raw) => {
+        const path = encodeURIComponent(raw) || 'x';
+        const ip = { 'X-Forwarded-For': `10.77.${n % 250}.${(n++ >> 8) % 250}` };
+        const click = await fetch(`${base}/t/c/${path}`, { redirect: 'manual', headers: ip });
+        expect([raw, click.status, click.headers.get('location')]).toEqual([raw, 404, null]);
+        const open = await fetch(`${base}/t/o/${path}`, { headers: ip });
+        expect(open.status).toBe(200);
+        const page = await fetch(`${base}/u/${path}`, { method: 'POST', headers: ip });
+        expect(page.status).toBe(404);
+        await Promise.all([click.arrayBuffer(), open.arrayBuffer(), page.arrayBuffer()]);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('flags machine opens and scanner clicks, and counts them apart from people', async () => {
@@ -513,6 +533,39 @@ describe('response tracking', () => {
       expect(
         await count(`SELECT count(*) AS n FROM response WHERE send_id = ANY($1)`, [[d.id, h.id, soft.id, c.id]]),
       ).toBe(3);
+    });
+
+    it('pauses a running program whose complaint rate passes 0.3%', async () => {
+      sink.setDelayMs(150); // slow enough that the program is still running when the complaints come
+      const prefix = uniqueCode('cmp').toLowerCase();
+      try {
+        const customers = Array.from({ length: 300 }, (_, i) => ({
+          externalId: `${prefix}-${i}`,
+          email: `${prefix}-${i}@mail.example`,
+          consent: { email: true },
+        }));
+        const p = await aLaunchableProgram(m(), {
+          run: prefix,
+          channel: 'email',
+          customers,
+          template: { subject: 'Hi', html: '<p>Hi</p>' },
+        });
+        await m().post(`/v1/programs/${p.id}/launch`).expect(200);
+        const sent = await until(
+          'some sent',
+          async () =>
+            (await db.query(`SELECT id FROM send WHERE program_id = $1 AND state = 'sent' LIMIT 5`, [p.id])).rows,
+          (r) => r.length >= 5,
+        );
+        const events = sent.slice(0, 3).map((r, i) => ({ id: `cmp-${prefix}-${i}`, type: 'complaint', sendId: r.id }));
+        const res = await post({ events }, (raw) => signWebhook(WEBHOOK_SECRET, raw, now()));
+        expect(await res.json()).toMatchObject({ applied: 3 });
+        const program = (await m().get(`/v1/programs/${p.id}`).expect(200)).body;
+        expect(program.state).toBe('paused');
+        await m().post(`/v1/programs/${p.id}/cancel`).expect(200);
+      } finally {
+        sink.setDelayMs(0);
+      }
     });
 
     it('answers 400 naming the field for a malformed event (signed)', async () => {

@@ -23,3 +23,4 @@ export * from './machine-activity';
 export * from './attribution';
 export * from './webhook-signature';
 export * from './sms-keywords';
+export * from './complaint-rate';

@@ -140,6 +140,23 @@ export class DispatcherService {
     return n;
   }
 
+  /**
+   * Pauses a running program for someone to look at (e.g. its complaint rate passed the limit).
+   * False when it was not running. Sends in flight finish; nothing more is claimed.
+   */
+  async pauseProgram(programId: string, reason: string): Promise<boolean> {
+    try {
+      await this.moduleRef
+        .get(ProgramService, { strict: false })
+        .transition(systemActor(`delivery: ${reason}`), programId, 'pause');
+      this.logger.warn({ program: programId, reason }, 'program paused');
+      return true;
+    } catch (error) {
+      if (error instanceof InvalidTransitionError) return false;
+      throw error;
+    }
+  }
+
   /** A running program whose sends are all settled is completed (PRODUCT.md: queued/sending/deferred are not). */
   async completeIfDone(programId: string): Promise<boolean> {
     const [p] = await this.dataSource.query(`SELECT state, dispatched_at FROM program WHERE id = $1`, [programId]);

@@ -1,8 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
-import { AppConfig, isUuid, verifyWebhookSignature, WEBHOOK_TOLERANCE_SECONDS } from '@closeloop/core';
-import { SendLedgerRepository } from '@closeloop/delivery';
+import {
+  AppConfig,
+  complaintVerdict,
+  isUuid,
+  verifyWebhookSignature,
+  WEBHOOK_TOLERANCE_SECONDS,
+} from '@closeloop/core';
+import { DispatcherService, SendLedgerRepository } from '@closeloop/delivery';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
 import { DeliveryEventDto, DeliveryEventsView } from './dto/tracking.dto';
@@ -35,6 +41,7 @@ interface SendRow {
  */
 @Injectable()
 export class DeliveryEventsService {
+  private readonly logger = new Logger(DeliveryEventsService.name);
   private readonly replayPrefix: string;
 
   constructor(
@@ -42,6 +49,7 @@ export class DeliveryEventsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(TRACKING_REDIS) private readonly redis: Redis,
     private readonly ledger: SendLedgerRepository,
+    private readonly dispatcher: DispatcherService,
   ) {
     this.replayPrefix = `${config.queuePrefix}:webhook:seen:`;
   }
@@ -80,6 +88,7 @@ export class DeliveryEventsService {
       : [];
     const byId = new Map(sends.map((s) => [s.id, s]));
     const view: DeliveryEventsView = { received: events.length, applied: 0, unknown: 0, duplicates: 0 };
+    const complained = new Set<string>();
     for (const e of events) {
       const sendId = sendIdOf(e);
       const send = sendId ? byId.get(sendId) : undefined;
@@ -123,10 +132,33 @@ export class DeliveryEventsService {
           );
           await this.record(m, send, 'complaint', `complaint:${send.id}`, at, source, detail);
         });
+        complained.add(send.id);
       }
       view.applied++;
     }
+    if (complained.size) await this.watchComplaints([...complained]);
     return view;
+  }
+
+  /** Complaint rate per program of these sends: warn at 0.1%, pause at 0.3% (core complaintVerdict). */
+  private async watchComplaints(sendIds: string[]): Promise<void> {
+    const rows: { program_id: string; code: string; state: string; complaints: number; sent: number }[] =
+      await this.dataSource.query(
+        `SELECT p.id AS program_id, p.code, p.state,
+                (SELECT count(*)::int FROM response r WHERE r.program_id = p.id AND r.type = 'complaint') AS complaints,
+                (SELECT count(*)::int FROM send s WHERE s.program_id = p.id AND s.sent_at IS NOT NULL) AS sent
+           FROM program p WHERE p.id IN (SELECT DISTINCT program_id FROM send WHERE id = ANY($1::uuid[]))`,
+        [sendIds],
+      );
+    for (const r of rows) {
+      const verdict = complaintVerdict(r.complaints, r.sent);
+      if (verdict === 'ok') continue;
+      const rate = `${((100 * r.complaints) / r.sent).toFixed(2)}%`;
+      this.logger.warn({ program: r.code, complaints: r.complaints, sent: r.sent, rate }, 'complaint rate high');
+      if (verdict === 'pause' && r.state === 'running') {
+        await this.dispatcher.pauseProgram(r.program_id, `complaint rate ${rate} (${r.complaints} of ${r.sent})`);
+      }
+    }
   }
 
   private async record(
