@@ -87,6 +87,16 @@ describe('SMS delivery over SMPP', () => {
     expect(rows.find((r) => r.address === phones[3])).toMatchObject({ state: 'delivered', attempts: 2, segments: 2 });
     expect(rows.find((r) => r.address === undeliverable)).toMatchObject({ state: 'failed' });
     expect(rows.find((r) => r.address === undeliverable)!.error).toContain('UNDELIV');
+    // Every receipt is kept in the provider-event history too, by SMSC message id and status.
+    const events = await db.query(
+      `SELECT e.type, count(DISTINCT e.send_id)::int AS sends FROM delivery_event e JOIN send s ON s.id = e.send_id
+        WHERE s.program_id = $1 AND e.provider = 'smpp' GROUP BY e.type ORDER BY e.type`,
+      [p.id],
+    );
+    expect(events.rows).toEqual([
+      { type: 'delivered', sends: 19 },
+      { type: 'failed', sends: 1 },
+    ]);
   }, 120_000);
 
   it('fails every send of an email program, saying why, when the worker has no SMTP_URL', async () => {

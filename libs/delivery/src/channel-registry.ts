@@ -129,6 +129,7 @@ export class ChannelRegistry implements OnApplicationShutdown {
           delivered: receipt.delivered,
           detail: `delivery receipt ${receipt.stat} (err ${receipt.err})`,
           at: receipt.doneAt ?? new Date(),
+          event: { provider: 'smpp', id: `${receipt.messageId}:${receipt.stat}` },
         })),
       );
       for (const { pending } of ready) pending.done();

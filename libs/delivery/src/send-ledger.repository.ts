@@ -40,6 +40,15 @@ export interface BouncedSend {
   detail?: string | null;
 }
 
+/** A delivery receipt for a send; `event` names it when it should be kept in `delivery_event`. */
+export interface Receipt {
+  sendId: string;
+  delivered: boolean;
+  detail: string;
+  at: Date;
+  event?: { provider: string; id: string };
+}
+
 /** One send as the tracking endpoints see it. */
 export interface TrackingTarget {
   id: string;
@@ -274,12 +283,20 @@ export class SendLedgerRepository {
   /**
    * Delivery receipts, many in one statement: each moves its send on (delivered, or failed), if the
    * send is where the state machine allows it. A delivered receipt wins over a failed one for the
-   * same send (one receipt per segment).
+   * same send (one receipt per segment). Receipts that name their provider event (SMPP receipts:
+   * `smpp`, message id and status) are also kept in `delivery_event`, beside what webhooks report.
    */
-  async applyReceipts(receipts: { sendId: string; delivered: boolean; detail: string; at: Date }[]): Promise<void> {
+  async applyReceipts(receipts: Receipt[]): Promise<void> {
     if (!receipts.length) return;
     await this.dataSource.query(
-      `UPDATE send s SET state = r.state,
+      `WITH ev AS (
+         INSERT INTO delivery_event (provider, event_id, send_id, type, occurred_at, detail)
+         SELECT e.provider, e.event_id, e.send_id, e.type, e.at, e.detail
+           FROM unnest($5::text[], $6::text[], $1::uuid[], $2::text[], $4::timestamptz[], $3::text[])
+                AS e(provider, event_id, send_id, type, at, detail)
+          WHERE e.provider IS NOT NULL
+         ON CONFLICT (provider, event_id) DO NOTHING)
+       UPDATE send s SET state = r.state,
               delivered_at = CASE WHEN r.state = 'delivered' THEN r.at ELSE s.delivered_at END,
               error = CASE WHEN r.state = 'delivered' THEN s.error ELSE r.detail END,
               finished_at = coalesce(s.finished_at, r.at), updated_at = r.at
@@ -293,6 +310,8 @@ export class SendLedgerRepository {
         receipts.map((r) => (r.delivered ? 'delivered' : 'failed')),
         receipts.map((r) => r.detail),
         receipts.map((r) => r.at),
+        receipts.map((r) => r.event?.provider ?? null),
+        receipts.map((r) => r.event?.id ?? null),
       ],
     );
   }

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import {
   confirmPage,
@@ -23,7 +23,7 @@ const meta = (req: Request): HitMeta => ({
  * scanners and browsers, with no API key. They never answer 500: a bad token is a 404 (or the
  * pixel anyway), and recording happens after the answer, through the event buffer.
  */
-@ApiExcludeController()
+@ApiTags('tracking (public, no API key)')
 @Public()
 @Controller()
 export class TrackingController {
@@ -34,12 +34,21 @@ export class TrackingController {
 
   /** Served by `servePixelFirst` before Express; kept here for HEAD and for the route table. */
   @Get('t/o/:token')
+  @ApiOperation({ summary: 'Open pixel: always a 1x1 GIF; only a valid open token records an open' })
+  @ApiProduces('image/gif')
+  @ApiResponse({ status: 200, description: 'the GIF, with no-cache headers' })
   open(@Param('token') token: string, @Req() req: Request, @Res() res: Response): void {
     this.tracking.open(token, meta(req));
     res.status(200).set(PIXEL_HEADERS).end(PIXEL);
   }
 
   @Get('t/c/:token')
+  @ApiOperation({
+    summary: 'Tracked link: 302 to the link that was in the message; anything else 404, never a redirect',
+  })
+  @ApiResponse({ status: 302, description: 'to the original link' })
+  @ApiResponse({ status: 404, description: 'forged, tampered, unknown or wrong-kind token' })
+  @ApiResponse({ status: 429, description: 'too many invalid tokens from this address' })
   async click(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const answer = await this.tracking.click(token, meta(req));
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
@@ -56,6 +65,8 @@ export class TrackingController {
 
   /** Shows the confirmation form only: GET never writes (mail scanners follow links). */
   @Get('u/:token')
+  @ApiOperation({ summary: 'Unsubscribe confirmation page (never writes)' })
+  @ApiProduces('text/html')
   @Header('Cache-Control', 'no-store')
   @Header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
   async unsubscribePage(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -69,6 +80,8 @@ export class TrackingController {
    * Suppressed before the answer is sent.
    */
   @Post('u/:token')
+  @ApiOperation({ summary: 'Unsubscribe (RFC 8058 one-click or the page form): suppressed before the answer' })
+  @ApiProduces('text/html')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
