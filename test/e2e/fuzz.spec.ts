@@ -41,6 +41,10 @@ describe('fuzzing the planner edges', () => {
     'scheduledAt',
     'attributionWindowDays',
     'responseCode',
+    'externalId',
+    'occurredAt',
+    'idempotencyKey',
+    'responses',
     '__proto__',
     'constructor',
   );
@@ -63,6 +67,7 @@ describe('fuzzing the planner edges', () => {
     ['post', () => '/v1/suppressions'],
     ['post', () => '/v1/segments'],
     ['post', () => '/v1/segments/preview'],
+    ['post', () => '/v1/responses'],
   ];
 
   it('answers every random body with a 2xx or a 4xx in the error shape, never a 5xx', async () => {
