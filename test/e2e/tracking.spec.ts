@@ -155,6 +155,9 @@ describe('response tracking', () => {
     // A token signed with the older secret (rotation) still verifies.
     const old = treated()[1];
     await fetch(`${base}/t/o/${token('open', old.id, 0, [OLD_SECRET])}`, { headers: { 'User-Agent': 'Outlook' } });
+    // A HEAD (link checkers) is answered but records nothing.
+    const head = await fetch(`${base}/t/o/${token('open', treated()[7].id)}`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'image/gif']);
     for (const bad of [
       'nope',
       token('open', randomUUID()).slice(0, 53),

@@ -32,13 +32,13 @@ export class TrackingController {
     private readonly unsubscribes: UnsubscribeService,
   ) {}
 
-  /** Served by `servePixelFirst` before Express; kept here for HEAD and for the route table. */
+  /** GET is served by `servePixelFirst` before Express; this answers HEAD and documents the route. */
   @Get('t/o/:token')
   @ApiOperation({ summary: 'Open pixel: always a 1x1 GIF; only a valid open token records an open' })
   @ApiProduces('image/gif')
   @ApiResponse({ status: 200, description: 'the GIF, with no-cache headers' })
   open(@Param('token') token: string, @Req() req: Request, @Res() res: Response): void {
-    this.tracking.open(token, meta(req));
+    if (req.method === 'GET') this.tracking.open(token, meta(req)); // a HEAD (link checkers) records nothing
     res.status(200).set(PIXEL_HEADERS).end(PIXEL);
   }
 
