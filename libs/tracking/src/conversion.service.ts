@@ -21,6 +21,8 @@ interface Resolved {
   attribution: ResponseView['attribution'];
 }
 
+type View = Omit<ResponseView, 'duplicate'>;
+
 interface TouchRow extends Touch {
   customerId: string;
   offerId: string | null;
@@ -97,10 +99,13 @@ export class ConversionService {
       toWrite.map((i) => keys[i]),
       { ...options, path: (j) => options.path(toWrite[j]) },
     );
-    if (resolved.length) await this.insert(resolved, options.source);
-    const all = await this.views(keys);
+    // The rows written answer from what the insert returns and what resolve found, without reading
+    // them back; a key another request wrote between the lookup and the insert answers its stored row.
+    const written = resolved.length ? await this.insert(resolved, options.source) : new Map<string, View>();
+    const raced = resolved.filter((r) => !written.has(r.key)).map((r) => r.key);
+    const stored = raced.length ? await this.views(raced) : new Map<string, View>();
     return keys.map((key, i) => {
-      const view = all.get(key);
+      const view = existing.get(key) ?? written.get(key) ?? stored.get(key);
       if (!view) throw new Error(`response ${key} was not recorded`);
       return { ...view, duplicate: existing.has(key) || firstIndex.get(key) !== i };
     });
@@ -209,11 +214,13 @@ export class ConversionService {
     return inputs.map((input, i): Resolved => {
       const customerId = customerOf.get(input.externalId)!;
       const code = input.responseCode?.trim().toUpperCase() ?? null;
-      const base = { input, key: keys[i], customerId, responseCode: code };
       const cell = code ? cellOf.get(code) : undefined;
       if (cell) {
         return {
-          ...base,
+          input,
+          key: keys[i],
+          customerId,
+          responseCode: code,
           programId: cell.program_id,
           cellId: cell.id,
           programCode: cell.program_code,
@@ -237,7 +244,9 @@ export class ConversionService {
         attribution = touch ? 'window' : 'none';
       }
       return {
-        ...base,
+        input,
+        key: keys[i],
+        customerId,
         responseCode: code ?? touch?.responseCode ?? null,
         programId: touch?.programId ?? null,
         cellId: touch?.cellId ?? null,
@@ -248,13 +257,25 @@ export class ConversionService {
     });
   }
 
-  private async insert(rows: Resolved[], source: string): Promise<void> {
-    await this.dataSource.query(
+  /** Writes the rows (a key already stored is skipped) and answers the view of each row written, by key. */
+  private async insert(rows: Resolved[], source: string): Promise<Map<string, View>> {
+    const inserted: {
+      id: string;
+      idempotency_key: string;
+      occurred_at: Date;
+      value: string | null;
+      currency: string | null;
+    }[] = await this.dataSource.query(
       `INSERT INTO response (customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency,
                              idempotency_key, source, detail)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[],
-                            $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
-       ON CONFLICT (idempotency_key) DO NOTHING`,
+       SELECT customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency, idempotency_key,
+              $10::text, jsonb_build_object('attribution', attribution)
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[],
+                     $8::text[], $9::text[], $11::text[])
+              AS r(customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency,
+                   idempotency_key, attribution)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id::text, idempotency_key, occurred_at, value, currency`,
       [
         rows.map((r) => r.customerId),
         rows.map((r) => r.programId),
@@ -265,13 +286,34 @@ export class ConversionService {
         rows.map((r) => r.input.value ?? null),
         rows.map((r) => r.input.currency ?? null),
         rows.map((r) => r.key),
-        rows.map(() => source),
-        rows.map((r) => JSON.stringify({ attribution: r.attribution })),
+        source,
+        rows.map((r) => r.attribution),
       ],
+    );
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    return new Map(
+      inserted.map((row) => {
+        const r = byKey.get(row.idempotency_key)!;
+        // As views() reads it: the customer's external id is the one it was found by, codes as resolved.
+        const view: View = {
+          id: row.id,
+          idempotencyKey: row.idempotency_key.slice('key:'.length),
+          externalId: r.input.externalId,
+          type: r.input.type,
+          value: row.value === null ? null : Number(row.value),
+          currency: row.currency?.trim() ?? null,
+          occurredAt: new Date(row.occurred_at).toISOString(),
+          responseCode: r.responseCode,
+          program: r.programCode,
+          cell: r.cellCode,
+          attribution: r.attribution,
+        };
+        return [row.idempotency_key, view];
+      }),
     );
   }
 
-  private async views(keys: string[]): Promise<Map<string, Omit<ResponseView, 'duplicate'>>> {
+  private async views(keys: string[]): Promise<Map<string, View>> {
     const rows: {
       id: string;
       idempotency_key: string;
