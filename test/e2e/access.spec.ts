@@ -69,6 +69,8 @@ const EXPECTED: Record<string, Role[]> = {
   'PUT /v1/contact-policy': ADMIN,
   'POST /v1/responses': WRITE,
   'POST /v1/webhooks/delivery-events': SIGNED,
+  'GET /v1/programs/{id}/report': ALL,
+  'POST /v1/plan/sample-size': ALL,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

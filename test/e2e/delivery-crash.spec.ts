@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
-import { buildOnce, ROOT } from '../support/built-app';
+import { buildOnce, ROOT, runCli } from '../support/built-app';
 import { aLaunchableProgram } from '../support/delivery-fixtures';
 import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
@@ -121,5 +121,13 @@ describe('a worker killed mid-send', () => {
     process.stdout.write(
       `worker SIGKILL after ${atKill} messages: ${inFlight[0].n} sends in flight, ${duplicates} delivered twice\n`,
     );
+    // Report counters, kept by the database as sends changed state, still equal history after the crash.
+    const reconciled = await runCli(['reconcile', '--program', p.code], {
+      DATABASE_URL: api.databaseUrl,
+      REDIS_URL: process.env.REDIS_URL!,
+      LOG_LEVEL: 'error',
+    });
+    expect(reconciled.stdout).toContain('0 difference(s)');
+    expect(reconciled.code).toBe(0);
   }, 120_000);
 });

@@ -12,6 +12,8 @@ import { APP_CONFIG, AppConfigModule, PersistenceModule, queueRootOptions } from
 import { PlanningModule } from '@closeloop/planning';
 import { DeliveryModule } from '@closeloop/delivery';
 import { TrackingModule } from '@closeloop/tracking';
+import { AnalyticsModule } from '@closeloop/analytics';
+import { ReportController } from './controllers/report.controller';
 import { ResponseController } from './controllers/response.controller';
 import { TrackingController } from './controllers/tracking.controller';
 import { DeliveryController } from './controllers/delivery.controller';
@@ -55,6 +57,7 @@ import { ErrorFilter } from './http/error.filter';
     AudienceModule,
     DeliveryModule,
     TrackingModule,
+    AnalyticsModule,
   ],
   controllers: [
     AudienceController,
@@ -66,6 +69,7 @@ import { ErrorFilter } from './http/error.filter';
     TemplateController,
     DeliveryController,
     ResponseController,
+    ReportController,
     TrackingController,
     HealthController,
   ],

@@ -1,14 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessModule } from '@closeloop/access';
+import { AnalyticsModule } from '@closeloop/analytics';
 import { ImportModule } from '@closeloop/audience';
 import { AppConfigModule, PersistenceModule } from '@closeloop/persistence';
 import { ApiKeyCommand, ApiKeyCreateCommand, ApiKeyListCommand, ApiKeyRevokeCommand } from './commands/apikey.command';
 import { DemoCommand } from './commands/demo.command';
 import { MigrateCommand } from './commands/migrate.command';
 import { ImportCommand } from './commands/import.command';
+import { ReconcileCommand } from './commands/reconcile.command';
 
 @Module({
-  imports: [PersistenceModule, AccessModule, ImportModule],
+  imports: [PersistenceModule, AccessModule, ImportModule, AnalyticsModule],
   providers: [
     MigrateCommand,
     ApiKeyCommand,
@@ -17,6 +19,7 @@ import { ImportCommand } from './commands/import.command';
     ApiKeyRevokeCommand,
     DemoCommand,
     ImportCommand,
+    ReconcileCommand,
   ],
 })
 export class CliModule {

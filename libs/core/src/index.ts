@@ -24,3 +24,5 @@ export * from './attribution';
 export * from './webhook-signature';
 export * from './sms-keywords';
 export * from './complaint-rate';
+export * from './statistics';
+export * from './sample-size';

@@ -5,6 +5,7 @@ import { Imports1764300000000 } from './1764300000000-imports';
 import { ListMemberRankKey1764400000000 } from './1764400000000-list-member-rank-key';
 import { Delivery1764500000000 } from './1764500000000-delivery';
 import { Tracking1764600000000 } from './1764600000000-tracking';
+import { ReportCounters1764700000000 } from './1764700000000-report-counters';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ListMemberRankKey1764400000000,
   Delivery1764500000000,
   Tracking1764600000000,
+  ReportCounters1764700000000,
 ];
