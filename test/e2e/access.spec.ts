@@ -20,6 +20,7 @@ const EXPECTED: Record<string, Role[]> = {
   'DELETE /v1/campaigns/{id}': WRITE,
   'POST /v1/campaigns/{id}/programs': WRITE,
   'GET /v1/campaigns/{id}/programs': ALL,
+  'GET /v1/campaigns/{id}/report': ALL,
   'POST /v1/offers': WRITE,
   'GET /v1/offers': ALL,
   'GET /v1/offers/{id}': ALL,

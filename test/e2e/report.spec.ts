@@ -24,6 +24,7 @@ describe('program report', () => {
   let db: Client;
   let base: string;
   let program: { id: string; code: string; cells: { id: string; code: string; responseCode: string }[] };
+  let campaignId: string;
   const m = () => api.as('marketer');
 
   beforeAll(async () => {
@@ -65,6 +66,7 @@ describe('program report', () => {
       })
       .expect(201);
     const campaign = (await m().post('/v1/campaigns', aCampaign()).expect(201)).body;
+    campaignId = campaign.id;
     const code = uniqueCode('P');
     program = (
       await m()
@@ -254,6 +256,18 @@ describe('program report', () => {
         [program.id, program.cells[0].id],
       );
     }
+  });
+
+  it("sets the campaign's programs side by side with their winners", async () => {
+    const report = (await api.as('analyst').get(`/v1/campaigns/${campaignId}/report`).expect(200)).body;
+    expect(report.programs).toHaveLength(1);
+    expect(report.programs[0]).toMatchObject({ code: program.code, winner: program.cells[1].code, channel: 'email' });
+    expect(report.programs[0].winnerLift).toBeGreaterThan(0);
+    const csv = await api.as('analyst').get(`/v1/campaigns/${campaignId}/report?format=csv`).expect(200);
+    expect(csv.text.trim().split('\r\n')).toHaveLength(2);
+    const html = await api.as('analyst').get(`/v1/campaigns/${campaignId}/report?format=html`).expect(200);
+    expect(html.text).toContain(program.cells[1].code);
+    await api.as('analyst').get('/v1/campaigns/NO-SUCH-CAMPAIGN/report').expect(404);
   });
 
   it('plans sample sizes', async () => {

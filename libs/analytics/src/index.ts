@@ -7,3 +7,5 @@ export { verdictOf, formatP } from './verdict';
 export * from './report-types';
 export { programReportCsv } from './report-csv';
 export { programReportHtml } from './report-html';
+export { campaignReportCsv, campaignReportHtml, summarizeProgram } from './campaign-report';
+export type { CampaignReport, CampaignProgramSummary } from './campaign-report';

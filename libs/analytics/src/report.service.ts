@@ -16,6 +16,7 @@ import {
 import { DataSource } from 'typeorm';
 import { CellReport, Comparison, ProgramReport, WaterfallStep } from './report-types';
 import { verdictOf } from './verdict';
+import { CampaignReport, summarizeProgram } from './campaign-report';
 
 interface ProgramRow {
   id: string;
@@ -68,6 +69,29 @@ export class ReportService {
     );
     const counters = await this.counters(program.id);
     return buildReport(program, cells, counters, confidence);
+  }
+
+  /** The campaign's programs side by side, each with its winner (a significant lift on conversion rate). */
+  async campaignReport(ref: string, confidence = 0.95): Promise<CampaignReport> {
+    const rows: { id: string; code: string; name: string }[] = await this.dataSource.query(
+      `SELECT id, code, name FROM campaign WHERE ${isUuid(ref) ? 'id = $1' : 'lower(code) = lower($1)'}`,
+      [ref],
+    );
+    if (!rows.length) throw new NotFoundError('campaign', ref);
+    const programs: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM program WHERE campaign_id = $1 ORDER BY created_at, id`,
+      [rows[0].id],
+    );
+    const reports = [];
+    for (const p of programs) reports.push(await this.programReport(p.id, confidence));
+    const currencies = reports.map((r) => r.currency).filter((c): c is string => !!c);
+    return {
+      campaign: rows[0],
+      confidence,
+      currency: currencies[0] ?? null,
+      generatedAt: new Date().toISOString(),
+      programs: reports.map(summarizeProgram),
+    };
   }
 
   /** The counters of a program's cells, by cell id. */

@@ -2,7 +2,13 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { sampleSize, ValidationError } from '@closeloop/core';
-import { programReportCsv, programReportHtml, ReportService } from '@closeloop/analytics';
+import {
+  campaignReportCsv,
+  campaignReportHtml,
+  programReportCsv,
+  programReportHtml,
+  ReportService,
+} from '@closeloop/analytics';
 import { ApiErrors } from '../http/api-errors';
 import { READ_ROLES, Roles } from '../http/auth';
 import { SampleSizeDto, SampleSizeView } from './report.dto';
@@ -35,29 +41,27 @@ export class ReportController {
     @Query('confidence') confidence: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    const f = format ?? 'json';
-    if (!(FORMATS as readonly string[]).includes(f)) {
-      throw new ValidationError(`format must be one of ${FORMATS.join(', ')}`, 'format');
-    }
-    const level = confidence === undefined ? 0.95 : Number(confidence);
-    if (!Number.isFinite(level)) throw new ValidationError('confidence must be a number such as 0.95', 'confidence');
-    const report = await this.reports.programReport(id, level);
-    const name = `report-${report.program.code.replace(/[^\w.-]/g, '_')}`;
-    if (f === 'csv') {
-      res
-        .status(200)
-        .type('text/csv; charset=utf-8')
-        .set('Content-Disposition', `attachment; filename="${name}.csv"`)
-        .send(programReportCsv(report));
-    } else if (f === 'html') {
-      res
-        .status(200)
-        .type('html')
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-        .send(programReportHtml(report));
-    } else {
-      res.status(200).json(report);
-    }
+    const f = formatOf(format);
+    const report = await this.reports.programReport(id, confidenceOf(confidence));
+    send(res, f, `report-${report.program.code}`, report, programReportCsv, programReportHtml);
+  }
+
+  @Get('campaigns/:id/report')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: "The campaign's programs side by side, each with its winner and verdict" })
+  @ApiQuery({ name: 'format', required: false, enum: FORMATS })
+  @ApiQuery({ name: 'confidence', required: false, description: '0.8 to 0.999, default 0.95' })
+  @ApiProduces('application/json', 'text/csv', 'text/html')
+  @ApiErrors(400, 404)
+  async campaignReport(
+    @Param('id') id: string,
+    @Query('format') format: string | undefined,
+    @Query('confidence') confidence: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const f = formatOf(format);
+    const report = await this.reports.campaignReport(id, confidenceOf(confidence));
+    send(res, f, `campaign-${report.campaign.code}`, report, campaignReportCsv, campaignReportHtml);
   }
 
   @Post('plan/sample-size')
@@ -73,5 +77,46 @@ export class ReportController {
   @ApiErrors(400)
   planSampleSize(@Body() body: SampleSizeDto): SampleSizeView {
     return sampleSize(body);
+  }
+}
+
+function formatOf(format: string | undefined): (typeof FORMATS)[number] {
+  const f = format ?? 'json';
+  if (!(FORMATS as readonly string[]).includes(f)) {
+    throw new ValidationError(`format must be one of ${FORMATS.join(', ')}`, 'format');
+  }
+  return f as (typeof FORMATS)[number];
+}
+
+function confidenceOf(confidence: string | undefined): number {
+  const level = confidence === undefined ? 0.95 : Number(confidence);
+  if (!Number.isFinite(level)) throw new ValidationError('confidence must be a number such as 0.95', 'confidence');
+  return level;
+}
+
+/** JSON, a CSV download, or a self-contained HTML page (no network: the CSP says so too). */
+function send<T>(
+  res: Response,
+  format: (typeof FORMATS)[number],
+  name: string,
+  report: T,
+  csv: (r: T) => string,
+  html: (r: T) => string,
+): void {
+  const file = name.replace(/[^\w.-]/g, '_');
+  if (format === 'csv') {
+    res
+      .status(200)
+      .type('text/csv; charset=utf-8')
+      .set('Content-Disposition', `attachment; filename="${file}.csv"`)
+      .send(csv(report));
+  } else if (format === 'html') {
+    res
+      .status(200)
+      .type('html')
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+      .send(html(report));
+  } else {
+    res.status(200).json(report);
   }
 }
