@@ -7,8 +7,18 @@ import { plannerApi } from './planner-api';
 import { sendEmail } from './send-email';
 import { sendSms } from './send-sms';
 import { trackOpen } from './track-open';
+import { report } from './report';
 
-const SCENARIOS: Scenario[] = [plannerApi, importCustomers, listBuild, sendEmail, sendSms, trackOpen, conversions];
+const SCENARIOS: Scenario[] = [
+  plannerApi,
+  importCustomers,
+  listBuild,
+  sendEmail,
+  sendSms,
+  trackOpen,
+  conversions,
+  report,
+];
 
 async function main(): Promise<void> {
   const name = process.argv[2];
