@@ -72,6 +72,7 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /v1/webhooks/delivery-events': SIGNED,
   'GET /v1/programs/{id}/report': ALL,
   'POST /v1/plan/sample-size': ALL,
+  'GET /v1/scorecard': ALL,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -14,6 +14,7 @@ import { DeliveryModule } from '@closeloop/delivery';
 import { TrackingModule } from '@closeloop/tracking';
 import { AnalyticsModule } from '@closeloop/analytics';
 import { ReportController } from './controllers/report.controller';
+import { ScorecardController } from './controllers/scorecard.controller';
 import { ResponseController } from './controllers/response.controller';
 import { TrackingController } from './controllers/tracking.controller';
 import { DeliveryController } from './controllers/delivery.controller';
@@ -70,6 +71,7 @@ import { ErrorFilter } from './http/error.filter';
     DeliveryController,
     ResponseController,
     ReportController,
+    ScorecardController,
     TrackingController,
     HealthController,
   ],

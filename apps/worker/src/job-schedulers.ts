@@ -5,6 +5,7 @@ import { AppConfig } from '@closeloop/core';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { PLANNING_QUEUE, PlanningJob } from '@closeloop/planning';
 import { DELIVERY_QUEUE, DeliveryJob } from '@closeloop/delivery';
+import { LIFECYCLE_CRON, LIFECYCLE_QUEUE, LifecycleJob } from './lifecycle.processor';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_QUEUE, HeartbeatJob } from './queues';
 
 /**
@@ -17,6 +18,7 @@ export class JobSchedulers implements OnApplicationBootstrap {
     @InjectQueue(HEARTBEAT_QUEUE) private readonly heartbeat: Queue,
     @InjectQueue(PLANNING_QUEUE) private readonly planning: Queue,
     @InjectQueue(DELIVERY_QUEUE) private readonly delivery: Queue,
+    @InjectQueue(LIFECYCLE_QUEUE) private readonly lifecycle: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -36,6 +38,12 @@ export class JobSchedulers implements OnApplicationBootstrap {
       DeliveryJob.Reconcile,
       { every: this.config.schedulerIntervalMs },
       { name: DeliveryJob.Reconcile, opts: keep },
+    );
+    // A cron pattern, not `every`: the recompute runs once a day, not at each worker start.
+    await this.lifecycle.upsertJobScheduler(
+      LifecycleJob.Recompute,
+      { pattern: LIFECYCLE_CRON, tz: 'UTC' },
+      { name: LifecycleJob.Recompute, opts: keep },
     );
   }
 }

@@ -12,6 +12,7 @@ import { HeartbeatProcessor } from './heartbeat.processor';
 import { ListBuildProcessor } from './list-build.processor';
 import { ImportProcessor } from './import.processor';
 import { JobSchedulers } from './job-schedulers';
+import { LIFECYCLE_QUEUE, LifecycleProcessor } from './lifecycle.processor';
 import { PlanningProcessor } from './planning.processor';
 import { HEARTBEAT_QUEUE, WORKER_REDIS } from './queues';
 import Redis from 'ioredis';
@@ -27,7 +28,12 @@ import Redis from 'ioredis';
       inject: [APP_CONFIG],
       useFactory: queueRootOptions,
     }),
-    BullModule.registerQueue({ name: HEARTBEAT_QUEUE }, { name: PLANNING_QUEUE }, { name: DELIVERY_QUEUE }),
+    BullModule.registerQueue(
+      { name: HEARTBEAT_QUEUE },
+      { name: PLANNING_QUEUE },
+      { name: DELIVERY_QUEUE },
+      { name: LIFECYCLE_QUEUE },
+    ),
     PlanningModule,
     AudienceModule,
     DeliveryModule,
@@ -39,6 +45,7 @@ import Redis from 'ioredis';
     HeartbeatProcessor,
     PlanningProcessor,
     ListBuildProcessor,
+    LifecycleProcessor,
     ImportProcessor,
     DeliveryProcessor,
     JobSchedulers,

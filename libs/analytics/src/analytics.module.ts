@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ReconcileService } from './reconcile.service';
 import { ReportService } from './report.service';
+import { ScorecardService } from './scorecard.service';
 
-/** Reports, statistics and reconcile. Reads history through persistence only (ARCHITECTURE.md arrows). */
+/** Reports, the scorecard, statistics and reconcile. Reads history through persistence only (ARCHITECTURE.md arrows). */
 @Module({
-  providers: [ReportService, ReconcileService],
-  exports: [ReportService, ReconcileService],
+  providers: [ReportService, ScorecardService, ReconcileService],
+  exports: [ReportService, ScorecardService, ReconcileService],
 })
 export class AnalyticsModule {}

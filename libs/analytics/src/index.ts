@@ -1,4 +1,4 @@
-// Front door of the analytics lib: program reports (JSON, CSV, HTML), reconcile.
+// Front door of the analytics lib: program reports and the customer scorecard (JSON, CSV, HTML), reconcile.
 export { AnalyticsModule } from './analytics.module';
 export { ReportService, buildReport, MIN_CONFIDENCE, MAX_CONFIDENCE } from './report.service';
 export { ReconcileService } from './reconcile.service';
@@ -9,3 +9,14 @@ export { programReportCsv } from './report-csv';
 export { programReportHtml } from './report-html';
 export { campaignReportCsv, campaignReportHtml, summarizeProgram } from './campaign-report';
 export type { CampaignReport, CampaignProgramSummary } from './campaign-report';
+export {
+  ScorecardService,
+  scorecardPeriod,
+  ANALYTICS_CLOCK,
+  SCORECARD_DEFAULT_DAYS,
+  MAX_SCORECARD_SEGMENTS,
+  MAX_SCORECARD_PROGRAMS,
+} from './scorecard.service';
+export * from './scorecard-types';
+export { scorecardCsv, SCORECARD_CSV_COLUMNS } from './scorecard-csv';
+export { scorecardHtml } from './scorecard-html';

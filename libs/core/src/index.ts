@@ -26,3 +26,4 @@ export * from './sms-keywords';
 export * from './complaint-rate';
 export * from './statistics';
 export * from './sample-size';
+export * from './lifecycle';
