@@ -270,6 +270,22 @@ describe('program report', () => {
     await api.as('analyst').get('/v1/campaigns/NO-SUCH-CAMPAIGN/report').expect(404);
   });
 
+  it('says in the list preview how small a lift each cell can detect', async () => {
+    const list = (await api.as('analyst').get(`/v1/programs/${program.id}/list`).expect(200)).body;
+    expect(list.sizing).toMatchObject({ baselineSource: 'default', baselineRate: 0.05, alpha: 0.05, power: 0.8 });
+    expect(list.sizing.cells.map((c: { code: string }) => c.code)).toEqual([
+      program.cells[0].code,
+      program.cells[1].code,
+    ]);
+    for (const c of list.sizing.cells) {
+      expect(c.against).toBe(program.cells[2].code);
+      // About 360 members against 180: only a large lift shows.
+      expect(c.detectableLift).toBeGreaterThan(0.03);
+      expect(c.detectableLift).toBeLessThan(0.2);
+    }
+    expect(list.sizing.summary).toContain('pts or more');
+  });
+
   it('plans sample sizes', async () => {
     const res = await api
       .as('analyst')

@@ -8,6 +8,7 @@ import {
   cellRankBounds,
   checkLaunchableCells,
   codeKey,
+  detectableEffect,
   ConflictError,
   CriteriaNode,
   DEFAULT_CONTACT_POLICY,
@@ -19,7 +20,7 @@ import {
 } from '@closeloop/core';
 import { AuditService, iso } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
-import { ListCellView, TargetListView, WaterfallStepView } from './dto/target-list.dto';
+import { ListCellView, ListSizingView, TargetListView, WaterfallStepView } from './dto/target-list.dto';
 import { AUDIENCE_QUEUE, AudienceJob } from './queues';
 import { SegmentService } from './segment.service';
 
@@ -115,6 +116,52 @@ export class TargetListService {
       error: r.error,
       requestedAt: iso(r.requested_at),
       builtAt: iso(r.built_at),
+      sizing: r.state === 'built' ? await this.sizing(program, r.cells) : null,
+    };
+  }
+
+  /**
+   * Are the cells big enough? For each cell, the smallest lift in conversion rate it can detect
+   * against the control (or the first cell) at alpha 0.05 and 80% power (core detectableEffect),
+   * from the conversion rate of past control cells on this channel (at least 1,000 members), else 5%.
+   */
+  private async sizing(program: ProgramRow, cells: ListCellView[]): Promise<ListSizingView | null> {
+    const reference = cells.find((c) => c.isControl) ?? cells[0];
+    if (!reference || cells.length < 2) return null;
+    const [past] = await this.dataSource.query(
+      `SELECT coalesce(sum(rc.value) FILTER (WHERE rc.metric = 'unique:conversion'), 0) AS converters,
+              coalesce(sum(rc.value) FILTER (WHERE rc.metric = 'state:held_out'), 0) AS members
+         FROM report_counter rc JOIN cell c ON c.id = rc.cell_id AND c.is_control
+         JOIN program p ON p.id = rc.program_id
+        WHERE p.channel = $1 AND p.id <> $2`,
+      [program.channel, program.id],
+    );
+    const history = Number(past.members) >= 1000 && Number(past.converters) > 0;
+    const baselineRate = history ? Math.min(0.99, Number(past.converters) / Number(past.members)) : 0.05;
+    const [alpha, power] = [0.05, 0.8];
+    const sized = cells
+      .filter((c) => c !== reference)
+      .map((c) => ({
+        code: c.code,
+        members: c.members,
+        against: reference.code,
+        detectableLift: detectableEffect(baselineRate, c.members, reference.members, alpha, power),
+      }));
+    const pct = (x: number) => `${(x * 100).toFixed(1)}`;
+    const summary = sized
+      .map((c) =>
+        c.detectableLift === null
+          ? `${c.code} (${c.members}) vs ${c.against} (${reference.members}): too small to detect any lift`
+          : `${c.code} (${c.members}) vs ${c.against} (${reference.members}): detects ${pct(c.detectableLift)} pts or more`,
+      )
+      .join('; ');
+    return {
+      baselineRate,
+      baselineSource: history ? 'history' : 'default',
+      alpha,
+      power,
+      cells: sized,
+      summary: `At a ${pct(baselineRate)}% baseline, 80% power, alpha 0.05: ${summary}.`,
     };
   }
 

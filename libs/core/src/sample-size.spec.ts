@@ -1,5 +1,5 @@
 import { ValidationError } from './errors';
-import { membersToDetect, sampleSize, SampleSizeInput } from './sample-size';
+import { detectableEffect, membersToDetect, sampleSize, SampleSizeInput } from './sample-size';
 
 // References: R's documentation of power.prop.test (the same formula with equal sizes), and sizes
 // found in python3 + scipy 1.17.1 by solving the definition of power numerically:
@@ -158,5 +158,30 @@ describe('membersToDetect', () => {
     expect(validationField(() => membersToDetect(0.5, 0.5))).toBe('effect');
     expect(validationField(() => membersToDetect(0.05, 0.01, 0.6))).toBe('alpha');
     expect(validationField(() => membersToDetect(0.05, 0.01, 0.05, 0.4))).toBe('power');
+  });
+});
+
+describe('detectableEffect', () => {
+  it('inverts membersToDetect: the lift found needs exactly the members given', () => {
+    for (const [baseline, effect] of [
+      [0.05, 0.01],
+      [0.2, 0.03],
+      [0.5, 0.1],
+    ]) {
+      const n = membersToDetect(baseline, effect);
+      const found = detectableEffect(baseline, n, n)!;
+      // n is rounded up, so the lift n detects is at most the one asked for, and close to it.
+      expect(found).toBeLessThanOrEqual(effect + 1e-9);
+      expect(found).toBeGreaterThan(effect * 0.995);
+      expect(membersToDetect(baseline, found)).toBeLessThanOrEqual(n);
+    }
+  });
+
+  it('needs a larger lift with a smaller reference cell, and has none for empty cells', () => {
+    const equal = detectableEffect(0.05, 4000, 4000)!;
+    const smallControl = detectableEffect(0.05, 4000, 900)!;
+    expect(smallControl).toBeGreaterThan(equal);
+    expect(detectableEffect(0.05, 0, 100)).toBeNull();
+    expect(detectableEffect(0.05, 2, 2)).toBeNull();
   });
 });

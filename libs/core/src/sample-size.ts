@@ -120,3 +120,32 @@ export function membersToDetect(baselineRate: number, effect: number, alpha = 0.
   checkAlphaPower(alpha, power);
   return ceilMembers(treatmentMembers(baselineRate, effect, alpha, power, 1));
 }
+
+/**
+ * The smallest absolute lift over `baselineRate` that a cell of `members` compared with a reference
+ * cell of `referenceMembers` detects at alpha (two-sided) and power: the inverse of the formula above,
+ * found by bisection (the members needed fall as the lift grows). Null when even the largest possible
+ * lift (to a rate of 1) needs more members, or either side is empty. Used by list previews.
+ */
+export function detectableEffect(
+  baselineRate: number,
+  members: number,
+  referenceMembers: number,
+  alpha = 0.05,
+  power = 0.8,
+): number | null {
+  checkRate(baselineRate, 'baselineRate');
+  checkAlphaPower(alpha, power);
+  if (!(members >= 1 && referenceMembers >= 1)) return null;
+  const r = referenceMembers / members;
+  const needs = (d: number) => treatmentMembers(baselineRate, d, alpha, power, r);
+  let lo = 1e-9;
+  let hi = 1 - baselineRate - 1e-9;
+  if (needs(hi) > members) return null;
+  for (let i = 0; i < 100 && hi - lo > 1e-9; i++) {
+    const mid = (lo + hi) / 2;
+    if (needs(mid) > members) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
