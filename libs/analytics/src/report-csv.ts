@@ -1,4 +1,4 @@
-import { csvField } from '@closeloop/core';
+import { csvTable } from './csv-kit';
 import type { CellReport, Comparison, ProgramReport } from './report-types';
 
 /**
@@ -54,10 +54,7 @@ type Column = (typeof REPORT_CSV_COLUMNS)[number];
 type Value = string | number | boolean | null | undefined;
 
 export function programReportCsv(report: ProgramReport): string {
-  const lines = [REPORT_CSV_COLUMNS.map((c) => csvField(c)).join(',')];
-  for (const cell of report.cells) lines.push(line(cellValues(cell)));
-  for (const comparison of report.comparisons) lines.push(line(comparisonValues(comparison)));
-  return `${lines.join('\r\n')}\r\n`;
+  return csvTable(REPORT_CSV_COLUMNS, [...report.cells.map(cellValues), ...report.comparisons.map(comparisonValues)]);
 }
 
 function cellValues(cell: CellReport): Partial<Record<Column, Value>> {
@@ -105,38 +102,4 @@ function comparisonValues(c: Comparison): Partial<Record<Column, Value>> {
     test: c.test,
     smallSample: c.smallSample,
   };
-}
-
-function line(values: Partial<Record<Column, Value>>): string {
-  return REPORT_CSV_COLUMNS.map((column) => field(values[column])).join(',');
-}
-
-/** Numbers bypass the formula escaping (a leading minus is a sign, not a formula); all else is text. */
-function field(value: Value): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return plainDecimal(value);
-  return csvField(String(value));
-}
-
-/**
- * A finite number as a plain decimal, never in exponent notation (1e-7 -> 0.0000001, 1e21 ->
- * 1000000000000000000000), with the full precision of the shortest round-trip form; empty when not finite.
- */
-export function plainDecimal(n: number): string {
-  if (!Number.isFinite(n)) return '';
-  const text = String(n);
-  const e = text.search(/e/i);
-  if (e < 0) return text;
-  const exponent = Number(text.slice(e + 1));
-  let mantissa = text.slice(0, e);
-  const sign = mantissa.startsWith('-') ? '-' : '';
-  if (sign) mantissa = mantissa.slice(1);
-  const [whole, fraction = ''] = mantissa.split('.');
-  const digits = whole + fraction;
-  const point = whole.length + exponent;
-  let out: string;
-  if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return sign + out;
 }

@@ -1,166 +1,12 @@
 import { programReportHtml } from './report-html';
-import type { ProgramReport } from './report-types';
-
-function reportFixture(): ProgramReport {
-  return {
-    program: {
-      id: '0b7f1c2e-5d3a-4c1b-9e8f-2a6d4c3b1a00',
-      code: 'SPRING25',
-      name: 'Spring sale 2025',
-      channel: 'email',
-      state: 'completed',
-      launchedAt: '2025-03-03T08:00:00.000Z',
-      attributionWindowDays: 14,
-    },
-    confidence: 0.95,
-    currency: 'EUR',
-    generatedAt: '2025-03-24T06:30:12.000Z',
-    waterfall: [
-      { step: 'select', remaining: 26140, removed: 0 },
-      { step: 'no address', remaining: 25210, removed: 930 },
-      { step: 'no consent', remaining: 23480, removed: 1730 },
-      { step: 'dedupe', remaining: 23301, removed: 179 },
-      { step: 'unsubscribed', remaining: 22540, removed: 761 },
-      { step: 'frequency cap', remaining: 22000, removed: 540 },
-      { step: 'sample', remaining: 22000, removed: 0 },
-      { step: 'split', remaining: 22000, removed: 0 },
-    ],
-    cells: [
-      {
-        code: 'A',
-        name: '20% off banner',
-        isControl: false,
-        responseCode: 'SPR-A',
-        members: 10000,
-        contacted: 10000,
-        delivered: 9800,
-        bounced: 200,
-        opens: 4200,
-        opensHuman: 3100,
-        clicks: 620,
-        clicksHuman: 540,
-        unsubscribes: 35,
-        complaints: 2,
-        conversions: 310,
-        conversionEvents: 345,
-        revenue: 1534500,
-        revenuePerMember: 153.45,
-        conversionRate: 0.031,
-        conversionRateCi: [0.0278, 0.0345],
-        openRate: 0.3163,
-        openRateCi: [0.3071, 0.3256],
-        clickRate: 0.0551,
-        clickRateCi: [0.0507, 0.0598],
-      },
-      {
-        code: 'B',
-        name: 'Free shipping',
-        isControl: false,
-        responseCode: 'SPR-B',
-        members: 10000,
-        contacted: 10000,
-        delivered: 9790,
-        bounced: 210,
-        opens: 4100,
-        opensHuman: 2950,
-        clicks: 480,
-        clicksHuman: 410,
-        unsubscribes: 41,
-        complaints: 1,
-        conversions: 215,
-        conversionEvents: 230,
-        revenue: 1011250,
-        revenuePerMember: 101.125,
-        conversionRate: 0.0215,
-        conversionRateCi: [0.0188, 0.0245],
-        openRate: 0.3013,
-        openRateCi: [0.2923, 0.3105],
-        clickRate: 0.0419,
-        clickRateCi: [0.038, 0.0461],
-      },
-      {
-        code: 'CTRL',
-        name: 'Hold-out',
-        isControl: true,
-        responseCode: 'SPR-C',
-        members: 2000,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        opens: 0,
-        opensHuman: 0,
-        clicks: 0,
-        clicksHuman: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        conversions: 48,
-        conversionEvents: 50,
-        revenue: 230000,
-        revenuePerMember: 115,
-        conversionRate: 0.024,
-        conversionRateCi: [0.0181, 0.0317],
-        openRate: null,
-        openRateCi: null,
-        clickRate: null,
-        clickRateCi: null,
-      },
-    ],
-    comparisons: [
-      {
-        cell: 'A',
-        against: 'CTRL',
-        metric: 'conversionRate',
-        absoluteLift: 0.007,
-        relativeLift: 0.2916666666666667,
-        ci: [0.0001, 0.0139],
-        relativeCi: [0.004, 0.58],
-        pValue: 0.0000003,
-        adjustedPValue: 0.0000006,
-        significant: true,
-        test: 'two-proportion z',
-        smallSample: false,
-      },
-      {
-        cell: 'B',
-        against: 'CTRL',
-        metric: 'conversionRate',
-        absoluteLift: -0.0025,
-        relativeLift: -0.10416666666666667,
-        ci: [-0.0098, 0.0048],
-        relativeCi: null,
-        pValue: 0.4983,
-        adjustedPValue: 0.4983,
-        significant: false,
-        test: 'two-proportion z',
-        smallSample: false,
-      },
-    ],
-    overall: { test: 'chi-square', statistic: 19.87, df: 2, pValue: 0.0000485, smallSample: false },
-    verdict:
-      'Cell A converts better than the control: +0.70 points (95% interval +0.01 to +1.39), p < 0.001 after Holm.',
-  };
-}
-
-function count(text: string, pattern: RegExp): number {
-  return (text.match(pattern) ?? []).length;
-}
-
-/** The markup of one inline SVG, by id. */
-function svgById(html: string, id: string): string {
-  const start = html.indexOf(`<svg id="${id}"`);
-  expect(start).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</svg>', start) + 6);
-}
+import { countMatches, expectSelfContainedPage, svgById } from './testing/html-query';
+import { reportFixture } from './testing/report-fixture';
 
 describe('programReportHtml', () => {
   const html = programReportHtml(reportFixture());
 
   it('is one self-contained page: no scripts, no network, inline CSS', () => {
-    expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect(html).toContain('<style>');
-    expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/https?:\/\//i);
-    expect(html).not.toMatch(/<link|@import|url\(|<iframe|<img|\son[a-z]+=/i);
+    expectSelfContainedPage(html);
   });
 
   it('heads with the program, its settings and the generated time', () => {
@@ -183,9 +29,9 @@ describe('programReportHtml', () => {
     const chart = svgById(html, 'conversion-chart');
     expect(chart).toContain('role="img"');
     expect(chart).toMatch(/<title id="conversion-chart-title">Conversion rate per cell with 95% intervals<\/title>/);
-    expect(count(chart, /class="cr-bar"/g)).toBe(3);
-    expect(count(chart, /class="cr-whisker"/g)).toBe(3);
-    expect(count(chart, /class="cr-control"/g)).toBe(1);
+    expect(countMatches(chart, /class="cr-bar"/g)).toBe(3);
+    expect(countMatches(chart, /class="cr-whisker"/g)).toBe(3);
+    expect(countMatches(chart, /class="cr-control"/g)).toBe(1);
     for (const tick of ['0%', '1%', '2%', '3%', '4%']) expect(chart).toContain(`>${tick}</text>`);
     expect(chart).toContain('CTRL · Hold-out (control)');
     expect(chart).toContain('A · 20% off banner');
@@ -196,7 +42,7 @@ describe('programReportHtml', () => {
   it('charts open and click rates of people for the cells that were sent to', () => {
     const chart = svgById(html, 'engagement-chart');
     expect(chart).toContain('role="img"');
-    expect(count(chart, /class="eng-cell"/g)).toBe(2);
+    expect(countMatches(chart, /class="eng-cell"/g)).toBe(2);
     expect(chart).toContain('31.6% opened'); // 3100 / 9800
     expect(chart).toContain('5.51% clicked'); // 540 / 9800
     expect(chart).not.toContain('data-cell="CTRL"');
@@ -240,7 +86,7 @@ describe('programReportHtml', () => {
   it('shows the waterfall as a chart and a table', () => {
     const chart = svgById(html, 'waterfall-chart');
     expect(chart).toContain('role="img"');
-    expect(count(chart, /class="wf-remaining"/g)).toBe(8);
+    expect(countMatches(chart, /class="wf-remaining"/g)).toBe(8);
     for (const step of [
       'select',
       'no address',
@@ -318,6 +164,6 @@ describe('programReportHtml', () => {
     expect(out).toContain('No comparisons');
     expect(out).toContain('fewer than two cells');
     expect(out).not.toContain('EUR');
-    expect(count(svgById(out, 'conversion-chart'), /class="cr-whisker"/g)).toBe(1);
+    expect(countMatches(svgById(out, 'conversion-chart'), /class="cr-whisker"/g)).toBe(1);
   });
 });

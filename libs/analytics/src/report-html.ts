@@ -1,3 +1,20 @@
+import {
+  clip,
+  count,
+  esc,
+  grouped,
+  htmlPage,
+  money as formatMoney,
+  num,
+  pageStyle,
+  pct,
+  rateAxis,
+  ratePairChart,
+  rateScale,
+  roundTo,
+  svg,
+  when,
+} from './html-kit';
 import type { CellReport, Comparison, ProgramReport, WaterfallStep } from './report-types';
 
 /**
@@ -8,25 +25,24 @@ export function programReportHtml(report: ProgramReport): string {
   const { program } = report;
   const level = percentLevel(report.confidence);
   const money = moneyFormatter(report.currency);
-  const title = `${program.code} · ${program.name}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>${esc(`Report: ${title}`)}</title>
-<style>${STYLE}</style>
-</head><body>
-<header>
-<h1>${esc(program.code)} <span class="name">${esc(program.name)}</span></h1>
-<dl class="facts">
-${fact('Channel', program.channel === 'sms' ? 'SMS' : program.channel === 'email' ? 'Email' : program.channel)}
-${fact('State', program.state)}
-${fact('Launched', program.launchedAt ? when(program.launchedAt) : 'not launched')}
-${fact('Attribution window', `${count(program.attributionWindowDays)} ${program.attributionWindowDays === 1 ? 'day' : 'days'}`)}
-${fact('Confidence', level)}
-${fact('Currency', report.currency ?? 'none recorded')}
-${fact('Generated', when(report.generatedAt))}
-</dl>
-</header>
-<p class="verdict" role="status">${esc(report.verdict)}</p>
+  return htmlPage({
+    title: `Report: ${program.code} · ${program.name}`,
+    style: STYLE,
+    heading: program.code,
+    name: program.name,
+    facts: [
+      ['Channel', program.channel === 'sms' ? 'SMS' : program.channel === 'email' ? 'Email' : program.channel],
+      ['State', program.state],
+      ['Launched', program.launchedAt ? when(program.launchedAt) : 'not launched'],
+      [
+        'Attribution window',
+        `${count(program.attributionWindowDays)} ${program.attributionWindowDays === 1 ? 'day' : 'days'}`,
+      ],
+      ['Confidence', level],
+      ['Currency', report.currency ?? 'none recorded'],
+      ['Generated', when(report.generatedAt)],
+    ],
+    body: `<p class="verdict" role="status">${esc(report.verdict)}</p>
 <section><h2>Conversion rate per cell</h2>
 <p class="hint">Bars: members who converted at least once, out of every member of the cell (control included). Whiskers: the ${esc(level)} interval.${report.cells.some((c) => c.isControl) ? ' The dashed line marks the control.' : ''}</p>
 ${conversionChart(report.cells, level)}
@@ -42,61 +58,27 @@ ${comparisonsTable(report.comparisons, level, money)}
 <section><h2>Who was targeted</h2>
 ${waterfallChart(report.waterfall)}
 ${waterfallTable(report.waterfall)}
-</section>
-<footer>Program ${esc(program.code)} (${esc(program.id)}) · generated ${esc(when(report.generatedAt))}</footer>
-</body></html>
-`;
+</section>`,
+    footer: `Program ${program.code} (${program.id}) · generated ${when(report.generatedAt)}`,
+  });
 }
 
-const STYLE = [
-  'body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222;background:#fff}',
-  'h1{font-size:1.6rem;margin:0 0 .5rem}h1 .name{font-weight:400;color:#444}',
-  'h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}',
-  '.facts{display:flex;flex-wrap:wrap;gap:.3rem 1.5rem;margin:0}.facts div{display:flex;gap:.4rem}',
-  '.facts dt{color:#666}.facts dd{margin:0;font-weight:600}',
-  '.verdict{font-size:1.25rem;font-weight:600;margin:1.5rem 0;padding:1rem 1.2rem;border-left:.4rem solid #1f4fd1;background:#eef3ff}',
-  '.hint{color:#666;font-size:.9rem;margin:.2rem 0 .8rem}',
-  'table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}',
-  'th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}',
-  'th{background:#f5f5f5;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}',
-  '.sub{display:block;color:#777;font-size:.8rem}',
-  '.badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:.2rem;background:#e5e6e8;color:#333;margin-left:.3rem}',
-  '.yes{color:#176b2c;font-weight:600}.no{color:#666}.note{color:#8a5a00}',
-  'svg{display:block;max-width:100%;height:auto;margin:.5rem 0;font-family:inherit}',
-  'footer{margin:3rem 0 1rem;color:#888;font-size:.8rem}',
-  '@media print{body{margin:0;max-width:none}.verdict{background:none}}',
-].join('\n');
+const STYLE = pageStyle({
+  name: 'font-weight:400;color:#444',
+  header: [
+    '.verdict{font-size:1.25rem;font-weight:600;margin:1.5rem 0;padding:1rem 1.2rem;border-left:.4rem solid #1f4fd1;background:#eef3ff}',
+  ],
+  tables: [],
+  text: [
+    '.badge{display:inline-block;font-size:.75rem;padding:0 .35rem;border-radius:.2rem;background:#e5e6e8;color:#333;margin-left:.3rem}',
+    '.yes{color:#176b2c;font-weight:600}.no{color:#666}.note{color:#8a5a00}',
+  ],
+  print: '.verdict{background:none}',
+});
 
 const COLOURS = { treatment: '#1f4fd1', control: '#8a8f98', whisker: '#111', open: '#1f4fd1', click: '#f08c00' };
-const INT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 // ---------------------------------------------------------------- formatting
-
-function esc(value: unknown): string {
-  return String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
-function fact(label: string, value: string): string {
-  return `<div><dt>${esc(label)}</dt><dd>${esc(value)}</dd></div>`;
-}
-
-function count(n: number): string {
-  return Number.isFinite(n) ? INT.format(n) : '–';
-}
-
-function grouped(n: number, digits: number): string {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-/** A rate (fraction) as a percentage: two decimals under 10%, one above. */
-function pct(rate: number | null | undefined, digits?: number): string {
-  if (rate === null || rate === undefined || !Number.isFinite(rate)) return '–';
-  const d = digits ?? (Math.abs(rate) < 0.1 ? 2 : 1);
-  return `${grouped(rate * 100, d)}%`;
-}
 
 function signed(text: string, n: number): string {
   return n > 0 ? `+${text}` : n < 0 ? `−${text}` : text;
@@ -105,10 +87,6 @@ function signed(text: string, n: number): string {
 /** A difference of rates in percentage points. */
 function points(diff: number): string {
   return signed(`${grouped(Math.abs(diff) * 100, 2)} pts`, roundTo(diff * 100, 2));
-}
-
-function roundTo(n: number, digits: number): number {
-  return Number(n.toFixed(digits));
 }
 
 function percentLevel(confidence: number): string {
@@ -121,30 +99,11 @@ function pValue(p: number | null): string {
   return p.toFixed(3);
 }
 
-/** An ISO time as `YYYY-MM-DD HH:MM UTC`; anything unparseable as given. */
-function when(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 type Money = (minor: number) => string;
 
 /** Minor units to `EUR 12.34` (JPY 0 decimals, KWD 3); a dash when the report has no currency. */
 function moneyFormatter(currency: string | null): Money {
-  if (!currency) return () => '–';
-  let digits = 2;
-  try {
-    digits =
-      new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    // not an ISO 4217 code Intl knows: assume cents
-  }
-  return (minor) => {
-    if (!Number.isFinite(minor)) return '–';
-    const major = Math.abs(minor) / 10 ** digits;
-    return `${minor < 0 ? '−' : ''}${currency} ${grouped(major, digits)}`;
-  };
+  return (minor) => formatMoney(minor, currency);
 }
 
 function signedMoney(money: Money, minor: number): string {
@@ -153,51 +112,10 @@ function signedMoney(money: Money, minor: number): string {
 }
 
 function label(cell: CellReport, max = 28): string {
-  const name = cell.name && cell.name !== cell.code ? `${cell.code} · ${cell.name}` : cell.code;
-  return name.length > max ? `${name.slice(0, max - 1)}…` : name;
+  return clip(cell.name && cell.name !== cell.code ? `${cell.code} · ${cell.name}` : cell.code, max);
 }
 
 // ---------------------------------------------------------------- charts
-
-interface Scale {
-  max: number;
-  ticks: number[];
-  digits: number;
-}
-
-/** A 0..max axis with 4-6 round ticks (1, 2, 2.5 or 5 times a power of ten). */
-function rateScale(top: number): Scale {
-  const want = top > 0 && Number.isFinite(top) ? top : 0.01;
-  const raw = want / 5;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
-  const n = Math.max(1, Math.ceil(want / step - 1e-9));
-  const ticks = Array.from({ length: n + 1 }, (_, i) => i * step);
-  let digits = 0;
-  while (digits < 4 && ticks.some((t) => Math.abs(roundTo(t * 100, digits) - t * 100) > 1e-9)) digits++;
-  return { max: n * step, ticks, digits };
-}
-
-function num(n: number): string {
-  return String(roundTo(n, 1));
-}
-
-function axis(scale: Scale, x: (v: number) => number, top: number, bottom: number): string {
-  return scale.ticks
-    .map((t) => {
-      const at = num(x(t));
-      return `<line x1="${at}" x2="${at}" y1="${num(top)}" y2="${num(bottom)}" stroke="#e3e3e3"/>\
-<text x="${at}" y="${num(bottom + 14)}" text-anchor="middle" font-size="11" fill="#555">${esc(pct(t, scale.digits))}</text>`;
-    })
-    .join('\n');
-}
-
-function svg(id: string, width: number, height: number, title: string, desc: string, body: string): string {
-  return `<svg id="${id}" role="img" aria-labelledby="${id}-title ${id}-desc" aria-label="${esc(title)}" viewBox="0 0 ${width} ${num(height)}" width="${width}" height="${num(height)}">
-<title id="${id}-title">${esc(title)}</title><desc id="${id}-desc">${esc(desc)}</desc>
-${body}
-</svg>`;
-}
 
 /** Bars of conversion rate per cell, whiskers for the interval, the control greyed with a dashed reference line. */
 function conversionChart(cells: CellReport[], level: string): string {
@@ -241,7 +159,7 @@ function conversionChart(cells: CellReport[], level: string): string {
     plotBottom + 24,
     `Conversion rate per cell with ${level} intervals`,
     desc,
-    `${axis(scale, x, top, plotBottom)}\n${reference}\n${rows.join('\n')}\n<line x1="${left}" x2="${left}" y1="${top}" y2="${num(plotBottom)}" stroke="#999"/>`,
+    `${rateAxis(scale, x, top, plotBottom)}\n${reference}\n${rows.join('\n')}\n<line x1="${left}" x2="${left}" y1="${top}" y2="${num(plotBottom)}" stroke="#999"/>`,
   );
 }
 
@@ -250,34 +168,26 @@ function engagementChart(cells: CellReport[]): string {
   const sent = cells.filter((c) => c.openRate !== null || c.clickRate !== null);
   if (sent.length === 0) return '';
   const rates = sent.map((c) => ({ cell: c, open: c.openRate ?? 0, click: c.clickRate ?? 0 }));
-  const width = 760;
-  const left = 200;
-  const right = 150;
-  const row = 40;
-  const top = 26;
-  const plotBottom = top + row * sent.length;
-  const scale = rateScale(Math.max(...rates.map((r) => Math.max(r.open, r.click))));
-  const x = (v: number) => left + (Math.min(Math.max(v, 0), scale.max) / scale.max) * (width - left - right);
-  const legend = `<rect x="${left}" y="4" width="12" height="10" fill="${COLOURS.open}"/><text x="${left + 16}" y="13" font-size="11">opened</text>\
-<rect x="${left + 80}" y="4" width="12" height="10" fill="${COLOURS.click}"/><text x="${left + 96}" y="13" font-size="11">clicked</text>`;
-  const rows = rates.map(({ cell, open, click }, i) => {
-    const y = top + i * row;
-    return `<g class="eng-cell" data-cell="${esc(cell.code)}"><title>${esc(`${cell.code}: opened ${pct(open)}, clicked ${pct(click)} of ${count(cell.delivered)} delivered`)}</title>
-<text x="${left - 8}" y="${num(y + row / 2 + 4)}" text-anchor="end" font-size="12">${esc(label(cell))}</text>
-<rect x="${left}" y="${num(y + 5)}" width="${num(x(open) - left)}" height="14" fill="${COLOURS.open}" fill-opacity="0.8"/>
-<rect x="${left}" y="${num(y + 21)}" width="${num(x(click) - left)}" height="14" fill="${COLOURS.click}" fill-opacity="0.85"/>
-<text x="${width - right + 8}" y="${num(y + 16)}" font-size="11">${esc(pct(open))} opened</text>
-<text x="${width - right + 8}" y="${num(y + 32)}" font-size="11">${esc(pct(click))} clicked</text></g>`;
-  });
   return `<h3>Opens and clicks by people, per delivered message</h3>
-${svg(
-  'engagement-chart',
-  width,
-  plotBottom + 24,
-  'Open and click rates per cell (people only)',
-  rates.map((r) => `${r.cell.code}: opened ${pct(r.open)}, clicked ${pct(r.click)}`).join('; '),
-  `${legend}\n${axis(scale, x, top, plotBottom)}\n${rows.join('\n')}`,
-)}`;
+${ratePairChart({
+  id: 'engagement-chart',
+  title: 'Open and click rates per cell (people only)',
+  desc: rates.map((r) => `${r.cell.code}: opened ${pct(r.open)}, clicked ${pct(r.click)}`).join('; '),
+  group: { className: 'eng-cell', data: 'cell' },
+  series: [
+    { legend: 'opened', legendAt: 0, colour: COLOURS.open, opacity: '0.8' },
+    { legend: 'clicked', legendAt: 80, colour: COLOURS.click, opacity: '0.85' },
+  ],
+  rows: rates.map(({ cell, open, click }) => ({
+    key: cell.code,
+    title: `${cell.code}: opened ${pct(open)}, clicked ${pct(click)} of ${count(cell.delivered)} delivered`,
+    label: label(cell),
+    bars: [
+      { value: open, text: `${pct(open)} opened` },
+      { value: click, text: `${pct(click)} clicked` },
+    ],
+  })),
+})}`;
 }
 
 /** Each step's remaining members as a bar, what the step removed as a lighter segment after it. */
@@ -293,7 +203,7 @@ function waterfallChart(steps: WaterfallStep[]): string {
   const rows = steps.map((s, i) => {
     const y = top + i * row;
     return `<g class="wf-step"><title>${esc(`${s.step}: ${count(s.remaining)} remaining, ${count(s.removed)} removed`)}</title>
-<text x="${left - 8}" y="${y + 17}" text-anchor="end" font-size="12">${esc(s.step.length > 24 ? `${s.step.slice(0, 23)}…` : s.step)}</text>
+<text x="${left - 8}" y="${y + 17}" text-anchor="end" font-size="12">${esc(clip(s.step, 24))}</text>
 <rect class="wf-remaining" x="${left}" y="${y + 5}" width="${num(w(s.remaining))}" height="${row - 9}" fill="${COLOURS.treatment}" fill-opacity="0.8"/>
 <rect class="wf-removed" x="${num(left + w(s.remaining))}" y="${y + 5}" width="${num(w(s.removed))}" height="${row - 9}" fill="#d9534f" fill-opacity="0.35"/>
 <text x="${width - right + 8}" y="${y + 17}" font-size="12">${esc(count(s.remaining))}${s.removed ? ` <tspan fill="#a33">−${esc(count(s.removed))}</tspan>` : ''}</text></g>`;

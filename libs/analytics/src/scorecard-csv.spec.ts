@@ -1,215 +1,10 @@
 import { SCORECARD_CSV_COLUMNS, scorecardCsv } from './scorecard-csv';
-import type { Scorecard } from './scorecard-types';
-
-function scorecardFixture(): Scorecard {
-  const eur = (orders: number, buyers: number, revenue: number, margin: number, withMargin = orders) => ({
-    currency: 'EUR',
-    orders,
-    buyers,
-    revenue,
-    margin,
-    ordersWithMargin: withMargin,
-    averageOrderValue: orders ? revenue / orders : null,
-  });
-  return {
-    period: { from: '2026-03-01T00:00:00.000Z', to: '2026-04-01T00:00:00.000Z' },
-    generatedAt: '2026-04-02T06:30:00.000Z',
-    lifecycleThresholds: { newWithinDays: 90, activeWithinDays: 180, lapsedAfterDays: 365, wonBackGapDays: 365 },
-    customers: { total: 1200, new: 45, lost: 30 },
-    money: [
-      eur(300, 210, 1_534_500, 420_000, 280),
-      {
-        currency: 'JPY',
-        orders: 10,
-        buyers: 8,
-        revenue: 120_000,
-        margin: -5_000,
-        ordersWithMargin: 10,
-        averageOrderValue: 12_000,
-      },
-    ],
-    lifecycleStages: [
-      { stage: 'prospect', customers: 400, money: [] },
-      { stage: 'new', customers: 100, money: [eur(60, 50, 300_000, 90_000)] },
-      {
-        stage: 'active',
-        customers: 350,
-        money: [
-          eur(200, 130, 1_034_500, 300_000, 190),
-          {
-            currency: 'JPY',
-            orders: 10,
-            buyers: 8,
-            revenue: 120_000,
-            margin: -5_000,
-            ordersWithMargin: 10,
-            averageOrderValue: 12_000,
-          },
-        ],
-      },
-      { stage: 'at-risk', customers: 150, money: [eur(10, 10, 50_000, 10_000, 0)] },
-      { stage: 'lapsed', customers: 180, money: [] },
-      { stage: 'won-back', customers: 20, money: [eur(30, 20, 150_000, 20_000)] },
-    ],
-    segments: [
-      { code: 'VIP', name: 'Best customers', customers: 120, money: [eur(90, 60, 700_000, 200_000)], error: null },
-      {
-        code: 'GONE',
-        name: 'Refers to a removed segment',
-        customers: null,
-        money: [],
-        error: 'segment "old" does not exist',
-      },
-    ],
-    segmentsOmitted: 3,
-    programs: [
-      {
-        id: '0b7f1c2e-5d3a-4c1b-9e8f-2a6d4c3b1a00',
-        code: 'SPRING25',
-        name: 'Spring sale 2025',
-        channel: 'email',
-        state: 'completed',
-        launchedAt: '2026-03-03T08:00:00.000Z',
-        revenue: 1_534_500,
-        currency: 'EUR',
-        members: 10_000,
-        contacted: 9_000,
-        delivered: 8_800,
-        bounced: 200,
-        responders: 450,
-        conversions: 310,
-        unsubscribes: 44,
-        complaints: 3,
-        responseRate: 0.05,
-        conversionRate: 0.031,
-        unsubscribeRate: 0.005,
-        bounceRate: 0.022222222222222223,
-        complaintRate: 0.0003409090909090909,
-      },
-      {
-        id: '1c8e2d3f-6e4b-4d2c-8f90-3b7e5d4c2b11',
-        code: 'FLASH-SMS',
-        name: 'Flash sale by text',
-        channel: 'sms',
-        state: 'running',
-        launchedAt: '2026-03-20T10:00:00.000Z',
-        revenue: 0,
-        currency: null,
-        members: 0,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        responders: 0,
-        conversions: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        responseRate: null,
-        conversionRate: null,
-        unsubscribeRate: null,
-        bounceRate: null,
-        complaintRate: null,
-      },
-    ],
-    programsOmitted: 0,
-    channels: [
-      {
-        channel: 'email',
-        programs: 1,
-        members: 10_000,
-        contacted: 9_000,
-        delivered: 8_800,
-        bounced: 200,
-        responders: 450,
-        conversions: 310,
-        unsubscribes: 44,
-        complaints: 3,
-        responseRate: 0.05,
-        conversionRate: 0.031,
-        unsubscribeRate: 0.005,
-        bounceRate: 0.022222222222222223,
-        complaintRate: 0.0003409090909090909,
-      },
-      {
-        channel: 'sms',
-        programs: 1,
-        members: 0,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        responders: 0,
-        conversions: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        responseRate: null,
-        conversionRate: null,
-        unsubscribeRate: null,
-        bounceRate: null,
-        complaintRate: null,
-      },
-    ],
-    contact: {
-      members: 10_000,
-      contacted: 9_000,
-      delivered: 8_800,
-      bounced: 200,
-      responders: 450,
-      conversions: 310,
-      unsubscribes: 44,
-      complaints: 3,
-      responseRate: 0.05,
-      conversionRate: 0.031,
-      unsubscribeRate: 0.005,
-      bounceRate: 0.022222222222222223,
-      complaintRate: 0.0003409090909090909,
-    },
-  };
-}
-
-/** A minimal RFC 4180 parser (quoted fields, doubled quotes, CRLF records) to read the output back. */
-function parse(csv: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < csv.length; i++) {
-    const ch = csv[i];
-    if (quoted) {
-      if (ch === '"' && csv[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && csv[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else {
-      field += ch;
-    }
-  }
-  expect(field).toBe('');
-  expect(row).toEqual([]);
-  return rows;
-}
-
-function records(csv: string): Record<string, string>[] {
-  const [header, ...rows] = parse(csv);
-  return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
-}
+import { csvRecords, parseCsv } from './testing/csv-parse';
+import { scorecardFixture } from './testing/scorecard-fixture';
 
 describe('scorecardCsv', () => {
   const csv = scorecardCsv(scorecardFixture());
-  const rows = records(csv);
+  const rows = csvRecords(csv);
   const of = (kind: string) => rows.filter((r) => r.row === kind);
 
   it('writes a header and one line per figure group, CRLF-terminated, every line as wide as the header', () => {
@@ -220,7 +15,7 @@ describe('scorecardCsv', () => {
         'responders,conversions,unsubscribes,complaints,responseRate,conversionRate,unsubscribeRate,bounceRate,' +
         'complaintRate,error',
     );
-    for (const r of parse(csv)) expect(r).toHaveLength(SCORECARD_CSV_COLUMNS.length);
+    for (const r of parseCsv(csv)) expect(r).toHaveLength(SCORECARD_CSV_COLUMNS.length);
     expect(rows.map((r) => r.row)).toEqual([
       'summary',
       'money',
@@ -357,7 +152,7 @@ describe('scorecardCsv', () => {
     ]);
     const sc = scorecardFixture();
     sc.programsOmitted = 5;
-    const [all] = records(scorecardCsv(sc)).filter((r) => r.row === 'contact');
+    const [all] = csvRecords(scorecardCsv(sc)).filter((r) => r.row === 'contact');
     expect(all).toMatchObject({ key: 'all', programs: '7', members: '10000', complaintRate: '0.0003409090909090909' });
   });
 
@@ -368,7 +163,7 @@ describe('scorecardCsv', () => {
     sc.programs[0].code = '@PRG';
     sc.programs[0].name = '-2+3';
     sc.segments[1].error = '=HYPERLINK("http://evil.example")';
-    const out = records(scorecardCsv(sc));
+    const out = csvRecords(scorecardCsv(sc));
     const [vip, gone] = out.filter((r) => r.row === 'segment');
     expect(vip.key).toBe(`'=cmd|" /C calc"!A0`);
     expect(vip.name).toBe("'+SUM(A1:A9)");
@@ -387,7 +182,7 @@ describe('scorecardCsv', () => {
     sc.segmentsOmitted = 0;
     sc.programs = [];
     sc.channels = sc.channels.map((c) => ({ ...c, ...sc.channels[1], channel: c.channel, programs: 0 }));
-    const out = records(scorecardCsv(sc));
+    const out = csvRecords(scorecardCsv(sc));
     expect(out.map((r) => r.row)).toEqual([
       'summary',
       'stage',

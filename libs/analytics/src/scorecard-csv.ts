@@ -1,5 +1,4 @@
-import { csvField } from '@closeloop/core';
-import { plainDecimal } from './report-csv';
+import { csvTable } from './csv-kit';
 import type { ContactFigures, MoneyFigures, Scorecard } from './scorecard-types';
 
 /**
@@ -97,8 +96,7 @@ export function scorecardCsv(scorecard: Scorecard): string {
     programs: scorecard.programs.length + scorecard.programsOmitted,
     ...contact(scorecard.contact),
   });
-  const header = SCORECARD_CSV_COLUMNS.map((c) => csvField(c)).join(',');
-  return `${[header, ...lines.map(line)].join('\r\n')}\r\n`;
+  return csvTable(SCORECARD_CSV_COLUMNS, lines);
 }
 
 function money(m: MoneyFigures): Line {
@@ -129,15 +127,4 @@ function contact(c: ContactFigures): Line {
     bounceRate: c.bounceRate,
     complaintRate: c.complaintRate,
   };
-}
-
-function line(values: Line): string {
-  return SCORECARD_CSV_COLUMNS.map((column) => field(values[column])).join(',');
-}
-
-/** Numbers bypass the formula escaping (a leading minus is a sign, not a formula); all else is text. */
-function field(value: Value): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return plainDecimal(value);
-  return csvField(String(value));
 }

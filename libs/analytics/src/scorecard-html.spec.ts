@@ -1,197 +1,12 @@
 import { scorecardHtml } from './scorecard-html';
-import type { Scorecard } from './scorecard-types';
-
-function scorecardFixture(): Scorecard {
-  const eur = (orders: number, buyers: number, revenue: number, margin: number, withMargin = orders) => ({
-    currency: 'EUR',
-    orders,
-    buyers,
-    revenue,
-    margin,
-    ordersWithMargin: withMargin,
-    averageOrderValue: orders ? revenue / orders : null,
-  });
-  return {
-    period: { from: '2026-03-01T00:00:00.000Z', to: '2026-04-01T00:00:00.000Z' },
-    generatedAt: '2026-04-02T06:30:00.000Z',
-    lifecycleThresholds: { newWithinDays: 90, activeWithinDays: 180, lapsedAfterDays: 365, wonBackGapDays: 365 },
-    customers: { total: 1200, new: 45, lost: 30 },
-    money: [
-      eur(300, 210, 1_534_500, 420_000, 280),
-      {
-        currency: 'JPY',
-        orders: 10,
-        buyers: 8,
-        revenue: 120_000,
-        margin: -5_000,
-        ordersWithMargin: 10,
-        averageOrderValue: 12_000,
-      },
-    ],
-    lifecycleStages: [
-      { stage: 'prospect', customers: 400, money: [] },
-      { stage: 'new', customers: 100, money: [eur(60, 50, 300_000, 90_000)] },
-      {
-        stage: 'active',
-        customers: 350,
-        money: [
-          eur(200, 130, 1_034_500, 300_000, 190),
-          {
-            currency: 'JPY',
-            orders: 10,
-            buyers: 8,
-            revenue: 120_000,
-            margin: -5_000,
-            ordersWithMargin: 10,
-            averageOrderValue: 12_000,
-          },
-        ],
-      },
-      { stage: 'at-risk', customers: 150, money: [eur(10, 10, 50_000, 10_000, 0)] },
-      { stage: 'lapsed', customers: 180, money: [] },
-      { stage: 'won-back', customers: 20, money: [eur(30, 20, 150_000, 20_000)] },
-    ],
-    segments: [
-      { code: 'VIP', name: 'Best customers', customers: 120, money: [eur(90, 60, 700_000, 200_000)], error: null },
-      {
-        code: 'GONE',
-        name: 'Refers to a removed segment',
-        customers: null,
-        money: [],
-        error: 'segment "old" does not exist',
-      },
-    ],
-    segmentsOmitted: 3,
-    programs: [
-      {
-        id: '0b7f1c2e-5d3a-4c1b-9e8f-2a6d4c3b1a00',
-        code: 'SPRING25',
-        name: 'Spring sale 2025',
-        channel: 'email',
-        state: 'completed',
-        launchedAt: '2026-03-03T08:00:00.000Z',
-        revenue: 1_534_500,
-        currency: 'EUR',
-        members: 10_000,
-        contacted: 9_000,
-        delivered: 8_800,
-        bounced: 200,
-        responders: 450,
-        conversions: 310,
-        unsubscribes: 44,
-        complaints: 3,
-        responseRate: 0.05,
-        conversionRate: 0.031,
-        unsubscribeRate: 0.005,
-        bounceRate: 0.022222222222222223,
-        complaintRate: 0.0003409090909090909,
-      },
-      {
-        id: '1c8e2d3f-6e4b-4d2c-8f90-3b7e5d4c2b11',
-        code: 'FLASH-SMS',
-        name: 'Flash sale by text',
-        channel: 'sms',
-        state: 'running',
-        launchedAt: '2026-03-20T10:00:00.000Z',
-        revenue: 0,
-        currency: null,
-        members: 0,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        responders: 0,
-        conversions: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        responseRate: null,
-        conversionRate: null,
-        unsubscribeRate: null,
-        bounceRate: null,
-        complaintRate: null,
-      },
-    ],
-    programsOmitted: 0,
-    channels: [
-      {
-        channel: 'email',
-        programs: 1,
-        members: 10_000,
-        contacted: 9_000,
-        delivered: 8_800,
-        bounced: 200,
-        responders: 450,
-        conversions: 310,
-        unsubscribes: 44,
-        complaints: 3,
-        responseRate: 0.05,
-        conversionRate: 0.031,
-        unsubscribeRate: 0.005,
-        bounceRate: 0.022222222222222223,
-        complaintRate: 0.0003409090909090909,
-      },
-      {
-        channel: 'sms',
-        programs: 1,
-        members: 0,
-        contacted: 0,
-        delivered: 0,
-        bounced: 0,
-        responders: 0,
-        conversions: 0,
-        unsubscribes: 0,
-        complaints: 0,
-        responseRate: null,
-        conversionRate: null,
-        unsubscribeRate: null,
-        bounceRate: null,
-        complaintRate: null,
-      },
-    ],
-    contact: {
-      members: 10_000,
-      contacted: 9_000,
-      delivered: 8_800,
-      bounced: 200,
-      responders: 450,
-      conversions: 310,
-      unsubscribes: 44,
-      complaints: 3,
-      responseRate: 0.05,
-      conversionRate: 0.031,
-      unsubscribeRate: 0.005,
-      bounceRate: 0.022222222222222223,
-      complaintRate: 0.0003409090909090909,
-    },
-  };
-}
-
-function count(text: string, pattern: RegExp): number {
-  return (text.match(pattern) ?? []).length;
-}
-
-/** The markup of one inline SVG, by id. */
-function svgById(html: string, id: string): string {
-  const start = html.indexOf(`<svg id="${id}"`);
-  expect(start).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</svg>', start) + 6);
-}
-
-/** The markup of one table, by class. */
-function table(html: string, cls: string): string {
-  const start = html.indexOf(`<table class="${cls}">`);
-  expect(start).toBeGreaterThanOrEqual(0);
-  return html.slice(start, html.indexOf('</table>', start));
-}
+import { countMatches, expectSelfContainedPage, svgById, tableByClass } from './testing/html-query';
+import { scorecardFixture } from './testing/scorecard-fixture';
 
 describe('scorecardHtml', () => {
   const html = scorecardHtml(scorecardFixture());
 
   it('is one self-contained page: no scripts, no network, inline CSS', () => {
-    expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect(html).toContain('<style>');
-    expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/https?:\/\//i);
-    expect(html).not.toMatch(/<link|@import|url\(|<iframe|<img|\son[a-z]+=/i);
+    expectSelfContainedPage(html);
   });
 
   it('heads with the period (its last included day in the title) and the generated time', () => {
@@ -215,10 +30,10 @@ describe('scorecardHtml', () => {
   it('charts customers per lifecycle stage with their share, and tabulates their orders', () => {
     const chart = svgById(html, 'stage-chart');
     expect(chart).toContain('role="img"');
-    expect(count(chart, /<g class="bar"/g)).toBe(6);
+    expect(countMatches(chart, /<g class="bar"/g)).toBe(6);
     expect(chart).toContain('>400 (33.3%)</text>');
     expect(chart).toContain('>20 (1.67%)</text>');
-    const stages = table(html, 'stages');
+    const stages = tableByClass(html, 'stages');
     expect(stages).toContain('<tr><td>prospect</td><td class="n">400</td><td class="n">33.3%</td><td class="n">0</td>');
     expect(stages).toContain('<span class="money">EUR 10,345.00</span><br><span class="money">JPY 120,000</span>');
     expect(stages).toContain('−JPY 5,000');
@@ -229,9 +44,9 @@ describe('scorecardHtml', () => {
 
   it('shows segments, the error of one that does not compile, and how many were left out', () => {
     const chart = svgById(html, 'segment-chart');
-    expect(count(chart, /<g class="bar"/g)).toBe(1);
+    expect(countMatches(chart, /<g class="bar"/g)).toBe(1);
     expect(chart).toContain('data-key="VIP"');
-    const segments = table(html, 'segments');
+    const segments = tableByClass(html, 'segments');
     expect(segments).toContain('<strong>VIP</strong><span class="sub">Best customers</span>');
     expect(segments).toContain('EUR 77.78');
     expect(segments).toContain('<span class="sub note">segment &quot;old&quot; does not exist</span>');
@@ -239,7 +54,7 @@ describe('scorecardHtml', () => {
   });
 
   it('gives revenue and margin per currency with the margin coverage', () => {
-    const money = table(html, 'money');
+    const money = tableByClass(html, 'money');
     expect(money).toContain('<td>EUR</td><td class="n">300</td><td class="n">210</td><td class="n">EUR 15,345.00</td>');
     expect(money).toContain('280 of 300 orders with a margin');
     expect(money).toContain('<td class="n">−JPY 5,000<span class="sub">10 of 10 orders with a margin</span></td>');
@@ -247,14 +62,14 @@ describe('scorecardHtml', () => {
 
   it('charts response and conversion rate per program on a percentage axis', () => {
     const chart = svgById(html, 'program-chart');
-    expect(count(chart, /class="program-rates"/g)).toBe(2);
-    expect(count(chart, /class="response-bar"/g)).toBe(2);
-    expect(count(chart, /class="conversion-bar"/g)).toBe(2);
+    expect(countMatches(chart, /class="program-rates"/g)).toBe(2);
+    expect(countMatches(chart, /class="response-bar"/g)).toBe(2);
+    expect(countMatches(chart, /class="conversion-bar"/g)).toBe(2);
     for (const tick of ['0%', '1%', '2%', '3%', '4%', '5%']) expect(chart).toContain(`>${tick}</text>`);
     expect(chart).toContain('>5.00% responded</text>');
     expect(chart).toContain('>3.10% converted</text>');
     expect(chart).toContain('>– responded</text>');
-    const programs = table(html, 'programs');
+    const programs = tableByClass(html, 'programs');
     expect(programs).toContain('<strong>SPRING25</strong><span class="sub">Spring sale 2025</span>');
     expect(programs).toContain(
       '<td class="n">450</td><td class="n">5.00%</td><td class="n">310</td><td class="n">3.10%</td><td class="n">EUR 15,345.00</td>',
@@ -262,7 +77,7 @@ describe('scorecardHtml', () => {
   });
 
   it('gives channels with deliverability rates, complaints to three decimals, and the total over all programs', () => {
-    const channels = table(html, 'channels');
+    const channels = tableByClass(html, 'channels');
     expect(channels).toContain('<tr><td>Email</td><td class="n">1</td>');
     expect(channels).toContain(
       '<td class="n">44</td><td class="n">0.50%</td><td class="n">200</td><td class="n">2.22%</td><td class="n">3</td><td class="n">0.034%</td>',
@@ -305,7 +120,7 @@ describe('scorecardHtml', () => {
     expect(out).not.toContain('id="segment-chart"');
     expect(out).toContain('<div class="label">Revenue</div><div class="value">–</div>');
     expect(out).toContain('<div class="label">Response rate</div><div class="value">–</div>');
-    expect(count(svgById(out, 'stage-chart'), /<g class="bar"/g)).toBe(6);
+    expect(countMatches(svgById(out, 'stage-chart'), /<g class="bar"/g)).toBe(6);
   });
 
   it('notes programs counted in the channel figures but not listed', () => {
@@ -315,6 +130,6 @@ describe('scorecardHtml', () => {
     expect(out).toContain(
       '12 more program(s) launched in the period are counted in the channel figures but not listed.',
     );
-    expect(table(out, 'channels')).toContain('<tr class="total"><td>All programs</td><td class="n">14</td>');
+    expect(tableByClass(out, 'channels')).toContain('<tr class="total"><td>All programs</td><td class="n">14</td>');
   });
 });

@@ -1,3 +1,4 @@
+import { clip, count, esc, htmlPage, money, num, pageStyle, pct, ratePairChart, svg, when } from './html-kit';
 import type { ContactFigures, MoneyFigures, ProgramFigures, Scorecard } from './scorecard-types';
 
 /**
@@ -8,20 +9,17 @@ import type { ContactFigures, MoneyFigures, ProgramFigures, Scorecard } from './
 export function scorecardHtml(scorecard: Scorecard): string {
   const { period, customers } = scorecard;
   const range = `${when(period.from)} to ${when(period.to)}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>${esc(`Scorecard: ${day(period.from)} to ${lastDay(period.to)}`)}</title>
-<style>${STYLE}</style>
-</head><body>
-<header>
-<h1>Customer scorecard <span class="name">${esc(range)}</span></h1>
-<dl class="facts">
-${fact('From', when(period.from))}
-${fact('Up to (not included)', when(period.to))}
-${fact('Generated', when(scorecard.generatedAt))}
-</dl>
-</header>
-<section class="kpis">
+  return htmlPage({
+    title: `Scorecard: ${day(period.from)} to ${lastDay(period.to)}`,
+    style: STYLE,
+    heading: 'Customer scorecard',
+    name: range,
+    facts: [
+      ['From', when(period.from)],
+      ['Up to (not included)', when(period.to)],
+      ['Generated', when(scorecard.generatedAt)],
+    ],
+    body: `<section class="kpis">
 ${kpi('Customers', esc(count(customers.total)), 'now, erased ones left out')}
 ${kpi('New customers', esc(count(customers.new)), 'first order in the period')}
 ${kpi('Lost customers', esc(count(customers.lost)), 'became lapsed in the period')}
@@ -63,79 +61,31 @@ ${programTable(scorecard)}
 <section><h2>Channels and deliverability</h2>
 <p class="hint">Unsubscribe and complaint rates per delivered message (complaints to three decimals: mailbox providers act from 0.1%); bounce rate per contacted.</p>
 ${channelTable(scorecard)}
-</section>
-<footer>Scorecard for ${esc(range)} · generated ${esc(when(scorecard.generatedAt))}</footer>
-</body></html>
-`;
+</section>`,
+    footer: `Scorecard for ${range} · generated ${when(scorecard.generatedAt)}`,
+  });
 }
 
-const STYLE = [
-  'body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222;background:#fff}',
-  'h1{font-size:1.6rem;margin:0 0 .5rem}h1 .name{font-weight:400;color:#444;font-size:1.1rem}',
-  'h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}',
-  '.facts{display:flex;flex-wrap:wrap;gap:.3rem 1.5rem;margin:0}.facts div{display:flex;gap:.4rem}',
-  '.facts dt{color:#666}.facts dd{margin:0;font-weight:600}',
-  '.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.8rem;margin:1.5rem 0}',
-  '.kpi{border-left:.4rem solid #1f4fd1;background:#eef3ff;padding:.6rem .9rem}',
-  '.kpi .label{color:#444;font-size:.85rem}.kpi .value{font-size:1.35rem;font-weight:600;font-variant-numeric:tabular-nums}',
-  '.kpi .sub{color:#666;font-size:.8rem}',
-  '.hint{color:#666;font-size:.9rem;margin:.2rem 0 .8rem}',
-  'table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}',
-  'th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top}',
-  'th{background:#f5f5f5;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}',
-  'tr.total td{font-weight:600;border-top:2px solid #ccc}',
-  '.sub{display:block;color:#777;font-size:.8rem}',
-  '.note{color:#8a5a00}',
-  'svg{display:block;max-width:100%;height:auto;margin:.5rem 0;font-family:inherit}',
-  'footer{margin:3rem 0 1rem;color:#888;font-size:.8rem}',
-  '@media print{body{margin:0;max-width:none}.kpi{background:none}}',
-].join('\n');
+const STYLE = pageStyle({
+  name: 'font-weight:400;color:#444;font-size:1.1rem',
+  header: [
+    '.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.8rem;margin:1.5rem 0}',
+    '.kpi{border-left:.4rem solid #1f4fd1;background:#eef3ff;padding:.6rem .9rem}',
+    '.kpi .label{color:#444;font-size:.85rem}.kpi .value{font-size:1.35rem;font-weight:600;font-variant-numeric:tabular-nums}',
+    '.kpi .sub{color:#666;font-size:.8rem}',
+  ],
+  tables: ['tr.total td{font-weight:600;border-top:2px solid #ccc}'],
+  text: ['.note{color:#8a5a00}'],
+  print: '.kpi{background:none}',
+});
 
 const COLOURS = { bar: '#1f4fd1', response: '#1f4fd1', conversion: '#f08c00' };
-const INT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 // ---------------------------------------------------------------- formatting
-
-function esc(value: unknown): string {
-  return String(value ?? '').replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
-function fact(label: string, value: string): string {
-  return `<div><dt>${esc(label)}</dt><dd>${esc(value)}</dd></div>`;
-}
 
 /** `valueHtml` is markup its caller escaped. */
 function kpi(label: string, valueHtml: string, sub: string): string {
   return `<div class="kpi"><div class="label">${esc(label)}</div><div class="value">${valueHtml}</div><div class="sub">${esc(sub)}</div></div>`;
-}
-
-function count(n: number | null | undefined): string {
-  return n !== null && n !== undefined && Number.isFinite(n) ? INT.format(n) : '–';
-}
-
-function grouped(n: number, digits: number): string {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-function roundTo(n: number, digits: number): number {
-  return Number(n.toFixed(digits));
-}
-
-/** A rate (fraction) as a percentage: two decimals under 10%, one above; a dash when there is none. */
-function pct(rate: number | null | undefined, digits?: number): string {
-  if (rate === null || rate === undefined || !Number.isFinite(rate)) return '–';
-  const d = digits ?? (Math.abs(rate) < 0.1 ? 2 : 1);
-  return `${grouped(rate * 100, d)}%`;
-}
-
-/** An ISO time as `YYYY-MM-DD HH:MM UTC`; anything unparseable as given. */
-function when(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 function day(iso: string): string {
@@ -149,19 +99,6 @@ function lastDay(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : new Date(date.getTime() - 1).toISOString().slice(0, 10);
 }
 
-/** Minor units to `EUR 12.34` (JPY 0 decimals, KWD 3), in the currency's own decimals. */
-function money(minor: number | null | undefined, currency: string | null): string {
-  if (minor === null || minor === undefined || !Number.isFinite(minor) || !currency) return '–';
-  let digits = 2;
-  try {
-    digits =
-      new Intl.NumberFormat('en-US', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    // not an ISO 4217 code Intl knows: assume cents
-  }
-  return `${minor < 0 ? '−' : ''}${currency} ${grouped(Math.abs(minor) / 10 ** digits, digits)}`;
-}
-
 /** One figure per currency, each on its own line (escaped markup); a dash when there is no money. */
 function moneyList(figures: MoneyFigures[], pick: (m: MoneyFigures) => number | null): string {
   if (figures.length === 0) return '–';
@@ -172,22 +109,7 @@ function sum<T>(items: T[], pick: (t: T) => number): number {
   return items.reduce((a, t) => a + pick(t), 0);
 }
 
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 // ---------------------------------------------------------------- charts
-
-function num(n: number): string {
-  return String(roundTo(n, 1));
-}
-
-function svg(id: string, width: number, height: number, title: string, desc: string, body: string): string {
-  return `<svg id="${id}" role="img" aria-labelledby="${id}-title ${id}-desc" aria-label="${esc(title)}" viewBox="0 0 ${width} ${num(height)}" width="${width}" height="${num(height)}">
-<title id="${id}-title">${esc(title)}</title><desc id="${id}-desc">${esc(desc)}</desc>
-${body}
-</svg>`;
-}
 
 /** Horizontal bars of counts, each labelled with its count and its share of `total`. */
 function barChart(id: string, title: string, bars: { label: string; value: number }[], total: number): string {
@@ -217,58 +139,36 @@ function barChart(id: string, title: string, bars: { label: string; value: numbe
   );
 }
 
-/** A 0..max axis with 4-6 round ticks (1, 2, 2.5 or 5 times a power of ten). */
-function rateScale(top: number): { max: number; ticks: number[]; digits: number } {
-  const want = top > 0 && Number.isFinite(top) ? top : 0.01;
-  const raw = want / 5;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = ([1, 2, 2.5, 5, 10].find((m) => m * magnitude >= raw) ?? 10) * magnitude;
-  const n = Math.max(1, Math.ceil(want / step - 1e-9));
-  const ticks = Array.from({ length: n + 1 }, (_, i) => i * step);
-  let digits = 0;
-  while (digits < 4 && ticks.some((t) => Math.abs(roundTo(t * 100, digits) - t * 100) > 1e-9)) digits++;
-  return { max: n * step, ticks, digits };
-}
-
 /** Response and conversion rate per program, side by side, on one percentage axis. */
 function programChart(programs: ProgramFigures[]): string {
   if (programs.length === 0) return '';
-  const width = 760;
-  const left = 200;
-  const right = 150;
-  const row = 40;
-  const top = 26;
-  const plotBottom = top + row * programs.length;
-  const scale = rateScale(Math.max(...programs.map((p) => Math.max(p.responseRate ?? 0, p.conversionRate ?? 0))));
-  const x = (v: number) => left + (Math.min(Math.max(v, 0), scale.max) / scale.max) * (width - left - right);
-  const legend = `<rect x="${left}" y="4" width="12" height="10" fill="${COLOURS.response}"/><text x="${left + 16}" y="13" font-size="11">response rate</text>\
-<rect x="${left + 110}" y="4" width="12" height="10" fill="${COLOURS.conversion}"/><text x="${left + 126}" y="13" font-size="11">conversion rate</text>`;
-  const axis = scale.ticks
-    .map((t) => {
-      const at = num(x(t));
-      return `<line x1="${at}" x2="${at}" y1="${top}" y2="${num(plotBottom)}" stroke="#e3e3e3"/>\
-<text x="${at}" y="${num(plotBottom + 14)}" text-anchor="middle" font-size="11" fill="#555">${esc(pct(t, scale.digits))}</text>`;
-    })
-    .join('\n');
-  const rows = programs.map((p, i) => {
-    const y = top + i * row;
-    const response = p.responseRate ?? 0;
-    const conversion = p.conversionRate ?? 0;
-    return `<g class="program-rates" data-program="${esc(p.code)}"><title>${esc(`${p.code}: response ${pct(p.responseRate)}, conversion ${pct(p.conversionRate)}`)}</title>
-<text x="${left - 8}" y="${num(y + row / 2 + 4)}" text-anchor="end" font-size="12">${esc(clip(`${p.code} · ${p.channel}`, 28))}</text>
-<rect class="response-bar" x="${left}" y="${num(y + 5)}" width="${num(x(response) - left)}" height="14" fill="${COLOURS.response}" fill-opacity="0.8"/>
-<rect class="conversion-bar" x="${left}" y="${num(y + 21)}" width="${num(x(conversion) - left)}" height="14" fill="${COLOURS.conversion}" fill-opacity="0.85"/>
-<text x="${width - right + 8}" y="${num(y + 16)}" font-size="11">${esc(pct(p.responseRate))} responded</text>
-<text x="${width - right + 8}" y="${num(y + 32)}" font-size="11">${esc(pct(p.conversionRate))} converted</text></g>`;
+  return ratePairChart({
+    id: 'program-chart',
+    title: 'Response and conversion rate per program',
+    desc: programs
+      .map((p) => `${p.code}: response ${pct(p.responseRate)}, conversion ${pct(p.conversionRate)}`)
+      .join('; '),
+    group: { className: 'program-rates', data: 'program' },
+    series: [
+      { legend: 'response rate', legendAt: 0, colour: COLOURS.response, opacity: '0.8', className: 'response-bar' },
+      {
+        legend: 'conversion rate',
+        legendAt: 110,
+        colour: COLOURS.conversion,
+        opacity: '0.85',
+        className: 'conversion-bar',
+      },
+    ],
+    rows: programs.map((p) => ({
+      key: p.code,
+      title: `${p.code}: response ${pct(p.responseRate)}, conversion ${pct(p.conversionRate)}`,
+      label: clip(`${p.code} · ${p.channel}`, 28),
+      bars: [
+        { value: p.responseRate ?? 0, text: `${pct(p.responseRate)} responded` },
+        { value: p.conversionRate ?? 0, text: `${pct(p.conversionRate)} converted` },
+      ],
+    })),
   });
-  return svg(
-    'program-chart',
-    width,
-    plotBottom + 24,
-    'Response and conversion rate per program',
-    programs.map((p) => `${p.code}: response ${pct(p.responseRate)}, conversion ${pct(p.conversionRate)}`).join('; '),
-    `${legend}\n${axis}\n${rows.join('\n')}`,
-  );
 }
 
 // ---------------------------------------------------------------- tables
