@@ -130,9 +130,10 @@ export const report: Scenario = {
       ctx.log(`generating ${RESPONSES.toLocaleString('en')} responses in chunks of ${CHUNK.toLocaleString('en')}`);
       // Response i goes to member (i * 7919) mod MEMBERS; its type by i: mostly opens (a fifth by
       // machines), clicks, some conversions (all of B's, half of A's, a quarter of the control's), a few
-      // unsubscribes; control members only convert. So a little under RESPONSES rows are written.
-      for (let from = 0; from < RESPONSES; from += CHUNK) {
-        await db.query(
+      // unsubscribes; control members only convert. Chunks go on until RESPONSES rows are written.
+      let written = 0;
+      for (let from = 0; written < RESPONSES; from += CHUNK) {
+        const inserted = await db.query(
           `INSERT INTO response (customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency,
                                  source, machine)
            SELECT c.id, $1, ($2::uuid[])[${cellOf}], ($3::text[])[${cellOf}], t.type,
@@ -146,9 +147,17 @@ export const report: Scenario = {
                                              WHEN x.h < 99 THEN 'conversion' ELSE 'unsubscribe' END AS type) t
             WHERE (t.type = 'conversion' OR ${cellOf} <> 3)
               AND (t.type <> 'conversion' OR ${cellOf} = 2 OR x.high % (${cellOf} + 1) = 0)`,
-          [program.id, cellIds, codes, from + 1, Math.min(from + CHUNK, RESPONSES), MEMBERS],
+          [
+            program.id,
+            cellIds,
+            codes,
+            from + 1,
+            from + Math.min(CHUNK, Math.ceil((RESPONSES - written) / 0.85)),
+            MEMBERS,
+          ],
         );
-        ctx.log(`  ${Math.min(from + CHUNK, RESPONSES).toLocaleString('en')} generated`);
+        written += inserted.rowCount ?? 0;
+        ctx.log(`  ${written.toLocaleString('en')} written`);
       }
       await db.query('VACUUM ANALYZE');
       const history = Number(
