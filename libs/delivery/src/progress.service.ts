@@ -29,8 +29,11 @@ export class ProgressService {
     const counts = Object.fromEntries(SEND_STATES.map((s) => [s, found[s] ?? 0]));
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const pending = counts.queued + counts.sending + counts.deferred;
-    const recent = await this.ledger.sentSince(p.id, new Date(this.clock.now().getTime() - RATE_WINDOW_S * 1000));
-    const ratePerSecond = recent / RATE_WINDOW_S;
+    // Over the last minute, or since the first message of it when sending began less than a minute ago.
+    const now = this.clock.now().getTime();
+    const recent = await this.ledger.sentSince(p.id, new Date(now - RATE_WINDOW_S * 1000));
+    const seconds = recent.first ? Math.max(1, (now - recent.first.getTime()) / 1000) : RATE_WINDOW_S;
+    const ratePerSecond = recent.n / Math.min(RATE_WINDOW_S, seconds);
     return {
       program: p.code,
       state: p.state,

@@ -327,21 +327,27 @@ export class SendLedgerRepository {
     return rows[0].n;
   }
 
+  /**
+   * Sends per state: from the per-cell counters the database keeps as sends change state (migration
+   * report-counters: exact, in the same transaction), so a progress poll on a million-send program
+   * reads a handful of rows instead of grouping the program's sends.
+   */
   async countsByState(programId: string): Promise<Record<string, number>> {
     const rows: { state: string; n: number }[] = await this.dataSource.query(
-      `SELECT state, count(*)::int AS n FROM send WHERE program_id = $1 GROUP BY state`,
+      `SELECT substr(metric, 7) AS state, sum(value)::int AS n FROM report_counter
+        WHERE program_id = $1 AND metric LIKE 'state:%' GROUP BY 1 HAVING sum(value) <> 0`,
       [programId],
     );
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
-  /** Messages accepted by the peer in the last `seconds`, for the current rate. */
-  async sentSince(programId: string, since: Date): Promise<number> {
+  /** Messages accepted by the peer since `since`, and when the first of them was. */
+  async sentSince(programId: string, since: Date): Promise<{ n: number; first: Date | null }> {
     const rows = await this.dataSource.query(
-      `SELECT count(*)::int AS n FROM send WHERE program_id = $1 AND sent_at > $2`,
+      `SELECT count(*)::int AS n, min(sent_at) AS first FROM send WHERE program_id = $1 AND sent_at > $2`,
       [programId, since],
     );
-    return rows[0].n;
+    return { n: rows[0].n, first: rows[0].first ? new Date(rows[0].first) : null };
   }
 
   async hasPending(programId: string): Promise<boolean> {

@@ -1,5 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+
+/** The three forms a report is served in (the JSON shape is in API.md "Field names relied upon"). */
+const REPORT_CONTENT = (what: string) => ({
+  description: `${what}: JSON, or CSV / HTML with ?format=`,
+  content: {
+    'application/json': { schema: { type: 'object' as const } },
+    'text/csv': { schema: { type: 'string' as const } },
+    'text/html': { schema: { type: 'string' as const } },
+  },
+});
 import type { Response } from 'express';
 import { sampleSize, ValidationError } from '@closeloop/core';
 import {
@@ -34,6 +44,7 @@ export class ReportController {
   @ApiQuery({ name: 'format', required: false, enum: FORMATS })
   @ApiQuery({ name: 'confidence', required: false, description: '0.8 to 0.999, default 0.95' })
   @ApiProduces('application/json', 'text/csv', 'text/html')
+  @ApiOkResponse(REPORT_CONTENT('the program report'))
   @ApiErrors(400, 404)
   async programReport(
     @Param('id') id: string,
@@ -52,6 +63,7 @@ export class ReportController {
   @ApiQuery({ name: 'format', required: false, enum: FORMATS })
   @ApiQuery({ name: 'confidence', required: false, description: '0.8 to 0.999, default 0.95' })
   @ApiProduces('application/json', 'text/csv', 'text/html')
+  @ApiOkResponse(REPORT_CONTENT('the campaign report'))
   @ApiErrors(400, 404)
   async campaignReport(
     @Param('id') id: string,

@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ValidationError } from '@closeloop/core';
 import { scorecardCsv, scorecardHtml, ScorecardService } from '@closeloop/analytics';
@@ -30,6 +30,14 @@ export class ScorecardController {
   @ApiQuery({ name: 'to', required: false, description: 'ISO 8601 date or time (excluded), default: now' })
   @ApiQuery({ name: 'format', required: false, enum: FORMATS })
   @ApiProduces('application/json', 'text/csv', 'text/html')
+  @ApiOkResponse({
+    description: 'the scorecard: JSON, or CSV / HTML with ?format=',
+    content: {
+      'application/json': { schema: { type: 'object' } },
+      'text/csv': { schema: { type: 'string' } },
+      'text/html': { schema: { type: 'string' } },
+    },
+  })
   @ApiErrors(400)
   async scorecard(
     @Query('from') from: string | undefined,
