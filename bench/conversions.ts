@@ -1,5 +1,5 @@
 import { Client, Pool } from 'pg';
-import { BenchContext, cli, freePort, Scenario, startApp, stopApp, waitHealthy } from './harness';
+import { BenchContext, Scenario, startBenchApi, stopApp } from './harness';
 import { cpuMeter, formatCpu, memoryMb } from './send-email';
 
 const CONVERSIONS = Number(process.env.BENCH_CONVERSIONS ?? 100_000);
@@ -114,24 +114,10 @@ export const conversions: Scenario = {
   name: 'conversions',
   description: `${CONVERSIONS.toLocaleString('en')} conversions: POST /v1/responses x ${BATCH.toLocaleString('en')} vs raw INSERT ... unnest`,
   async run(ctx: BenchContext) {
-    const env = { DATABASE_URL: ctx.databaseUrl, REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: `bench${Date.now()}` };
-    const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env)
-      .trimEnd()
-      .split('\n');
-    const key = out[out.length - 1];
-    const port = await freePort();
-    const api = startApp('api', { ...env, PORT: String(port) });
+    const { api, base, headers, post: call } = await startBenchApi(ctx);
     const db = new Client({ connectionString: ctx.databaseUrl });
     await db.connect();
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitHealthy(base);
-      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-      const call = async (path: string, body: unknown) => {
-        const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-        if (res.status >= 300) throw new Error(`POST ${path} -> ${res.status} ${await res.text()}`);
-        return res.json();
-      };
       ctx.log(`generating ${CONVERSIONS.toLocaleString('en')} customers, each sent by two launched programs, with SQL`);
       const { newProgram, touches } = await seed(db, call);
       if (touches.length !== CONVERSIONS) throw new Error(`seeded ${touches.length} sends, not ${CONVERSIONS}`);

@@ -85,3 +85,44 @@ export function formatRow(name: string, r: ScenarioResult): string {
   const fmt = (f: Figure) => `${f.value.toFixed(f.value >= 100 ? 0 : 1)} ${f.unit}`;
   return `${name} | ${fmt(r.ours)} | ${fmt(r.baseline)} | ${ratio.toFixed(2)}x${r.higherIsBetter ? '' : ' (lower is better)'}`;
 }
+
+/** The built API on a free port with a marketer key, as every HTTP scenario starts it. */
+export interface BenchApi {
+  /** The environment the API runs with (give the same to a worker). */
+  env: Record<string, string>;
+  key: string;
+  base: string;
+  api: ChildProcess;
+  headers: Record<string, string>;
+  /** POST JSON with the key; throws on a status of 300 or more. */
+  post(path: string, body: unknown): Promise<unknown>;
+}
+
+export async function startBenchApi(ctx: BenchContext, extraEnv: Record<string, string> = {}): Promise<BenchApi> {
+  const env = {
+    DATABASE_URL: ctx.databaseUrl,
+    REDIS_URL: ctx.redisUrl,
+    QUEUE_PREFIX: `bench${Date.now()}`,
+    ...extraEnv,
+  };
+  const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env)
+    .trimEnd()
+    .split('\n');
+  const key = out[out.length - 1];
+  const port = await freePort();
+  const api = startApp('api', { ...env, PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(base);
+  } catch (error) {
+    await stopApp(api);
+    throw error;
+  }
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    if (res.status >= 300) throw new Error(`POST ${path} -> ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  return { env, key, base, api, headers, post };
+}

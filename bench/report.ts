@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { BenchContext, cli, freePort, Scenario, startApp, stopApp, waitHealthy } from './harness';
+import { BenchContext, Scenario, startBenchApi, stopApp } from './harness';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1_000_000);
 const RESPONSES = Number(process.env.BENCH_RESPONSES ?? 5_000_000);
@@ -49,24 +49,10 @@ export const report: Scenario = {
   name: 'report',
   description: `program report over ${MEMBERS.toLocaleString('en')} members and ${RESPONSES.toLocaleString('en')} responses: API p50 vs raw GROUP BY`,
   async run(ctx: BenchContext) {
-    const env = { DATABASE_URL: ctx.databaseUrl, REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: `bench${Date.now()}` };
-    const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env)
-      .trimEnd()
-      .split('\n');
-    const key = out[out.length - 1];
-    const port = await freePort();
-    const api = startApp('api', { ...env, PORT: String(port) });
+    const { api, base, headers, post } = await startBenchApi(ctx);
     const db = new Client({ connectionString: ctx.databaseUrl });
     await db.connect();
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitHealthy(base);
-      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-      const post = async (path: string, body: unknown) => {
-        const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-        if (res.status >= 300) throw new Error(`POST ${path} -> ${res.status} ${await res.text()}`);
-        return res.json();
-      };
       await post('/v1/campaigns', { code: 'BENCH-R', name: 'bench' });
       const program = (await post('/v1/campaigns/BENCH-R/programs', {
         code: 'BENCH-REPORT',

@@ -2,7 +2,7 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { signTrackingToken } from '@closeloop/core';
-import { BenchContext, cli, freePort, Scenario, startApp, stopApp, waitHealthy } from './harness';
+import { BenchContext, freePort, Scenario, startApp, startBenchApi, stopApp, waitHealthy } from './harness';
 import { cpuMeter, formatCpu, memoryMb } from './send-email';
 
 const SENDS = Number(process.env.BENCH_SENDS ?? 50_000);
@@ -129,35 +129,13 @@ export const trackOpen: Scenario = {
   name: 'track-open',
   description: `GET /t/o/:token, ${CONNECTIONS} connections x ${DURATION_S} s over ${SENDS.toLocaleString('en')} sends vs bare node:http`,
   async run(ctx: BenchContext) {
-    const env = {
-      DATABASE_URL: ctx.databaseUrl,
-      REDIS_URL: ctx.redisUrl,
-      QUEUE_PREFIX: `bench${Date.now()}`,
-      TRACKING_SECRET,
-    };
-    const out = cli(['apikey', 'create', '--role', 'marketer', '--name', `bench-${Date.now()}`], env)
-      .trimEnd()
-      .split('\n');
-    const key = out[out.length - 1];
-    const port = await freePort();
-    const api = startApp('api', { ...env, PORT: String(port) });
+    const { env, api, base, post: call } = await startBenchApi(ctx, { TRACKING_SECRET });
     const worker = startApp('worker', env);
     const barePort = await freePort();
     let bare: ChildProcess | null = null;
     const db = new Client({ connectionString: ctx.databaseUrl });
     await db.connect();
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitHealthy(base);
-      const call = async (path: string, body: unknown) => {
-        const res = await fetch(`${base}${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        if (res.status >= 300) throw new Error(`POST ${path} -> ${res.status} ${await res.text()}`);
-        return res.json();
-      };
       ctx.log(`generating ${SENDS.toLocaleString('en')} customers and sent sends with SQL`);
       const sendIds = await seedSends(db, call);
       const paths = sendIds.map(
