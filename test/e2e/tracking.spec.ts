@@ -54,6 +54,31 @@ describe('response tracking', () => {
       attributes: { run: prefix },
     }));
     await m().post('/v1/customers', { customers }).expect(200);
+    return launchOn(
+      prefix,
+      {
+        subject: 'Hello {{customer.firstName}}',
+        html: '<p>Hi</p><a href="https://shop.example/sale?x=1">Sale</a> <a href="https://shop.example/new">New</a>',
+      },
+      {
+        seed: 7,
+        attributionWindowDays: 7,
+        cells: (code: string) => [
+          { code: `${code}-A`, name: 'A', weight: 45 },
+          { code: `${code}-B`, name: 'B', weight: 45 },
+          { code: `${code}-CTL`, name: 'Control', weight: 10, isControl: true },
+        ],
+        ...extra,
+      },
+    );
+  }
+
+  /** A program to the customers of run `prefix` (its own segment and email template), launched and completed. */
+  async function launchOn(
+    prefix: string,
+    template: { subject: string; html: string },
+    options: { cells?: (code: string) => object[] } & Record<string, unknown> = {},
+  ) {
     const segment = uniqueCode('SEG');
     await m()
       .post('/v1/segments', {
@@ -62,17 +87,13 @@ describe('response tracking', () => {
         criteria: { field: 'attributes.run', op: 'eq', value: prefix },
       })
       .expect(201);
-    const template = uniqueCode('T');
+    const templateCode = uniqueCode('T');
     await m()
-      .post('/v1/templates', {
-        code: template,
-        channel: 'email',
-        subject: 'Hello {{customer.firstName}}',
-        html: '<p>Hi</p><a href="https://shop.example/sale?x=1">Sale</a> <a href="https://shop.example/new">New</a>',
-      })
+      .post('/v1/templates', { code: templateCode, channel: 'email', ...template })
       .expect(201);
     const campaign = (await m().post('/v1/campaigns', aCampaign()).expect(201)).body;
     const code = uniqueCode('P');
+    const { cells = (c: string) => [{ code: `${c}-A`, name: 'A', weight: 100 }], ...rest } = options;
     const p = (
       await m()
         .post(`/v1/campaigns/${campaign.id}/programs`, {
@@ -80,15 +101,9 @@ describe('response tracking', () => {
           name: code,
           channel: 'email',
           segment,
-          template,
-          seed: 7,
-          attributionWindowDays: 7,
-          cells: [
-            { code: `${code}-A`, name: 'A', weight: 45 },
-            { code: `${code}-B`, name: 'B', weight: 45 },
-            { code: `${code}-CTL`, name: 'Control', weight: 10, isControl: true },
-          ],
-          ...extra,
+          template: templateCode,
+          cells: cells(code),
+          ...rest,
         })
         .expect(201)
     ).body;
@@ -350,48 +365,11 @@ describe('response tracking', () => {
     expect(frPage).toContain('lang="fr"');
 
     // The next program to this audience skips the address.
-    const next = await launchProgramOn(run);
+    const next = await launchOn(run, { subject: 'Again', html: '<p>Again</p>' });
     const nextSends = await sendsOf(next.id);
     expect(nextSends.find((x) => x.address === s.address)).toBeUndefined();
     expect(sink.messages().filter((msg) => msg.to.includes(s.address))).toHaveLength(1);
   });
-
-  async function launchProgramOn(prefix: string) {
-    const segment = uniqueCode('SEG');
-    await m()
-      .post('/v1/segments', {
-        code: segment,
-        name: segment,
-        criteria: { field: 'attributes.run', op: 'eq', value: prefix },
-      })
-      .expect(201);
-    const template = uniqueCode('T');
-    await m()
-      .post('/v1/templates', { code: template, channel: 'email', subject: 'Again', html: '<p>Again</p>' })
-      .expect(201);
-    const campaign = (await m().post('/v1/campaigns', aCampaign()).expect(201)).body;
-    const code = uniqueCode('P');
-    const p = (
-      await m()
-        .post(`/v1/campaigns/${campaign.id}/programs`, {
-          code,
-          name: code,
-          channel: 'email',
-          segment,
-          template,
-          cells: [{ code: `${code}-A`, name: 'A', weight: 100 }],
-        })
-        .expect(201)
-    ).body;
-    await m().post(`/v1/programs/${p.id}/launch`).expect(200);
-    await until(
-      'second program completed',
-      async () => (await m().get(`/v1/programs/${p.id}/progress`).expect(200)).body,
-      (pr) => pr.state === 'completed' || !!pr.error,
-      120_000,
-    );
-    return p;
-  }
 
   it('ingests a burst of 20,000 pixel hits with duplicates: every hit a row, unique opens per cell exact', async () => {
     const before = await count(`SELECT count(*) AS n FROM response WHERE program_id = $1 AND source = 'pixel'`, [

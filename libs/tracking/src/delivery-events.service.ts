@@ -13,16 +13,15 @@ import { APP_CONFIG } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
 import { DeliveryEventDto, DeliveryEventsView } from './dto/tracking.dto';
 import { TRACKING_REDIS } from './event-buffer.service';
+import { Queryable, recordResponse, SendRef, suppressAddress } from './history';
 
 /** Why a webhook request was refused (401). */
 export class WebhookRejected extends Error {}
 
 const MESSAGE_ID = /^<?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@[^>]+>?$/i;
 
-interface SendRow {
-  id: string;
+interface SendRow extends SendRef {
   address: string;
-  customer_id: string;
   channel: 'email' | 'sms';
 }
 
@@ -82,9 +81,11 @@ export class DeliveryEventsService {
     };
     const ids = [...new Set(events.map(sendIdOf).filter((id): id is string => !!id))];
     const sends: SendRow[] = ids.length
-      ? await this.dataSource.query(`SELECT id, address, customer_id, channel FROM send WHERE id = ANY($1::uuid[])`, [
-          ids,
-        ])
+      ? await this.dataSource.query(
+          `SELECT id, address, channel, customer_id AS "customerId", program_id AS "programId", cell_id AS "cellId",
+                  response_code AS "responseCode" FROM send WHERE id = ANY($1::uuid[])`,
+          [ids],
+        )
       : [];
     const byId = new Map(sends.map((s) => [s.id, s]));
     const view: DeliveryEventsView = { received: events.length, applied: 0, unknown: 0, duplicates: 0 };
@@ -116,7 +117,7 @@ export class DeliveryEventsService {
         await this.ledger.markBounced([send.id], detail ?? 'hard bounce reported by the provider', at);
         await this.ledger.suppressBounced(
           send.channel,
-          [{ id: send.id, address: send.address, customerId: send.customer_id, detail }],
+          [{ id: send.id, address: send.address, customerId: send.customerId, detail }],
           source,
           at,
         );
@@ -124,12 +125,14 @@ export class DeliveryEventsService {
         await this.record(this.dataSource, send, 'soft-bounce', `soft-bounce:${provider}:${e.id}`, at, source, detail);
       } else {
         await this.dataSource.transaction(async (m) => {
-          await m.query(
-            `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
-             VALUES ($1, $2, sha256(convert_to($2, 'UTF8')), $3, 'complaint', $4, 'delivery')
-             ON CONFLICT (channel, address_hash) DO UPDATE SET reason = 'complaint'`,
-            [send.channel, send.address, send.customer_id, source],
-          );
+          await suppressAddress(m, {
+            channel: send.channel,
+            address: send.address,
+            customerId: send.customerId,
+            reason: 'complaint',
+            source,
+            createdBy: 'delivery',
+          });
           await this.record(m, send, 'complaint', `complaint:${send.id}`, at, source, detail);
         });
         complained.add(send.id);
@@ -142,12 +145,17 @@ export class DeliveryEventsService {
 
   /** Complaint rate per program of these sends: warn at 0.1%, pause at 0.3% (core complaintVerdict). */
   private async watchComplaints(sendIds: string[]): Promise<void> {
+    // From the report counters (kept by the database as responses and sends are written), not a count
+    // over the program's history on every webhook: complainers over messages that reached the peer.
     const rows: { program_id: string; code: string; state: string; complaints: number; sent: number }[] =
       await this.dataSource.query(
         `SELECT p.id AS program_id, p.code, p.state,
-                (SELECT count(*)::int FROM response r WHERE r.program_id = p.id AND r.type = 'complaint') AS complaints,
-                (SELECT count(*)::int FROM send s WHERE s.program_id = p.id AND s.sent_at IS NOT NULL) AS sent
-           FROM program p WHERE p.id IN (SELECT DISTINCT program_id FROM send WHERE id = ANY($1::uuid[]))`,
+                coalesce(sum(c.value) FILTER (WHERE c.metric = 'unique:complaint'), 0)::int AS complaints,
+                coalesce(sum(c.value) FILTER (WHERE c.metric IN ('state:sent', 'state:delivered', 'state:bounced',
+                                                                 'state:unknown')), 0)::int AS sent
+           FROM program p LEFT JOIN report_counter c ON c.program_id = p.id
+          WHERE p.id IN (SELECT DISTINCT program_id FROM send WHERE id = ANY($1::uuid[]))
+          GROUP BY p.id, p.code, p.state`,
         [sendIds],
       );
     for (const r of rows) {
@@ -161,8 +169,8 @@ export class DeliveryEventsService {
     }
   }
 
-  private async record(
-    m: { query: (sql: string, params: unknown[]) => Promise<unknown> },
+  private record(
+    q: Queryable,
     send: SendRow,
     type: string,
     key: string,
@@ -170,14 +178,14 @@ export class DeliveryEventsService {
     source: string,
     detail: string | null,
   ): Promise<void> {
-    await m.query(
-      `INSERT INTO response (send_id, customer_id, program_id, cell_id, response_code, type, occurred_at,
-                             idempotency_key, source, detail)
-       SELECT s.id, s.customer_id, s.program_id, s.cell_id, s.response_code, $2, $3, $4, $5,
-              CASE WHEN $6::text IS NULL THEN NULL ELSE jsonb_build_object('detail', $6::text) END
-         FROM send s WHERE s.id = $1
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [send.id, type, at, key, source, detail],
-    );
+    return recordResponse(q, {
+      send,
+      customerId: send.customerId,
+      type,
+      at,
+      key,
+      source,
+      detail: detail === null ? null : { detail },
+    });
   }
 }

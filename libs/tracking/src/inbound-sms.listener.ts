@@ -4,19 +4,12 @@ import { AppConfig, normalizeAddress, smsIntent } from '@closeloop/core';
 import { ChannelRegistry, InboundSms, InboundSmsListener } from '@closeloop/delivery';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { DataSource } from 'typeorm';
+import { recordResponse, SendRef, suppressAddress } from './history';
 
 /** The longest reply text kept. */
 const MAX_REPLY = 1600;
 /** While SMPP_URL is set but the SMSC cannot be reached, the worker tries again this often. */
 const CONNECT_RETRY_MS = 30_000;
-
-interface LatestSend {
-  id: string;
-  customer_id: string;
-  program_id: string;
-  cell_id: string;
-  response_code: string;
-}
 
 /**
  * Mobile-originated SMS (replies to our sender id), registered in the worker. The whole message,
@@ -79,43 +72,32 @@ export class InboundSmsResponder implements InboundSmsListener, OnApplicationBoo
         `SELECT id FROM customer WHERE phone = $1 AND erased_at IS NULL ORDER BY created_at`,
         [from],
       );
-      const latest: LatestSend | undefined = customers.length
+      const latest: SendRef | undefined = customers.length
         ? (
             await m.query(
-              `SELECT id, customer_id, program_id, cell_id, response_code FROM send
+              `SELECT id, customer_id AS "customerId", program_id AS "programId", cell_id AS "cellId",
+                      response_code AS "responseCode" FROM send
                 WHERE customer_id = ANY($1::uuid[]) AND channel = 'sms' AND sent_at IS NOT NULL
                 ORDER BY sent_at DESC LIMIT 1`,
               [customers.map((c) => c.id)],
             )
           )[0]
         : undefined;
-      const customerId = latest?.customer_id ?? customers[0]?.id ?? null;
-      const record = async (type: string, key: string | null, detail: Record<string, unknown> | null) => {
-        if (!customerId) return;
-        await m.query(
-          `INSERT INTO response (send_id, customer_id, program_id, cell_id, response_code, type, occurred_at,
-                                 idempotency_key, source, detail)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sms', $9) ON CONFLICT (idempotency_key) DO NOTHING`,
-          [
-            latest?.id ?? null,
-            customerId,
-            latest?.program_id ?? null,
-            latest?.cell_id ?? null,
-            latest?.response_code ?? null,
-            type,
-            at,
-            key,
-            detail ? JSON.stringify(detail) : null,
-          ],
-        );
+      const customerId = latest?.customerId ?? customers[0]?.id ?? null;
+      const record = async (type: string, key: string | null, detail: Record<string, unknown>) => {
+        if (customerId) {
+          await recordResponse(m, { send: latest ?? null, customerId, type, at, key, source: 'sms', detail });
+        }
       };
       if (intent === 'stop') {
-        await m.query(
-          `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
-           VALUES ('sms', $1, sha256(convert_to($1, 'UTF8')), $2, 'unsubscribed', 'sms-stop', 'recipient')
-           ON CONFLICT (channel, address_hash) DO NOTHING`,
-          [from, customerId],
-        );
+        await suppressAddress(m, {
+          channel: 'sms',
+          address: from,
+          customerId,
+          reason: 'unsubscribed',
+          source: 'sms-stop',
+          createdBy: 'recipient',
+        });
         await record('unsubscribe', latest ? `unsubscribe:${latest.id}` : null, { text: message.text.trim() });
       } else if (intent === 'start') {
         await m.query(

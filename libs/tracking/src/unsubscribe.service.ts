@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TrackingTarget } from '@closeloop/delivery';
 import { DataSource } from 'typeorm';
+import { recordResponse, suppressAddress } from './history';
 
 /**
  * Unsubscribes take effect before they are acknowledged: the suppression and the `unsubscribe`
@@ -14,30 +15,26 @@ export class UnsubscribeService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Returns whether this request unsubscribed the address (false: it already was). */
-  async unsubscribe(target: TrackingTarget, source: 'one-click' | 'unsubscribe-page' | 'sms-stop'): Promise<boolean> {
+  async unsubscribe(target: TrackingTarget, source: 'one-click' | 'unsubscribe-page'): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {
-      const inserted = await m.query(
-        `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by)
-         VALUES ($1, $2, sha256(convert_to($2, 'UTF8')), $3, 'unsubscribed', $4, 'recipient')
-         ON CONFLICT (channel, address_hash) DO NOTHING RETURNING id`,
-        [target.channel, target.address, target.customerId, `${source}:${target.programCode ?? target.programId}`],
-      );
-      await m.query(
-        `INSERT INTO response (send_id, customer_id, program_id, cell_id, response_code, type, occurred_at,
-                               idempotency_key, source)
-         VALUES ($1, $2, $3, $4, $5, 'unsubscribe', now(), $6, $7)
-         ON CONFLICT (idempotency_key) DO NOTHING`,
-        [
-          target.id,
-          target.customerId,
-          target.programId,
-          target.cellId,
-          target.responseCode,
-          `unsubscribe:${target.id}`,
-          source,
-        ],
-      );
-      return inserted.length > 0;
+      const fresh = await suppressAddress(m, {
+        channel: target.channel,
+        address: target.address,
+        customerId: target.customerId,
+        reason: 'unsubscribed',
+        source: `${source}:${target.programCode ?? target.programId}`,
+        createdBy: 'recipient',
+      });
+      await recordResponse(m, {
+        send: target,
+        customerId: target.customerId,
+        type: 'unsubscribe',
+        at: new Date(),
+        key: `unsubscribe:${target.id}`,
+        source,
+        detail: null,
+      });
+      return fresh;
     });
   }
 }

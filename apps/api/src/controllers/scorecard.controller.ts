@@ -1,12 +1,11 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ValidationError } from '@closeloop/core';
 import { scorecardCsv, scorecardHtml, ScorecardService } from '@closeloop/analytics';
 import { ApiErrors } from '../http/api-errors';
 import { READ_ROLES, Roles } from '../http/auth';
-
-const FORMATS = ['json', 'csv', 'html'] as const;
+import { reportFormat, ReportFormats, sendReport } from '../http/report-response';
 
 @ApiTags('measurement')
 @ApiBearerAuth()
@@ -28,16 +27,7 @@ export class ScorecardController {
   })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601 date or time, default: 30 days before `to`' })
   @ApiQuery({ name: 'to', required: false, description: 'ISO 8601 date or time (excluded), default: now' })
-  @ApiQuery({ name: 'format', required: false, enum: FORMATS })
-  @ApiProduces('application/json', 'text/csv', 'text/html')
-  @ApiOkResponse({
-    description: 'the scorecard: JSON, or CSV / HTML with ?format=',
-    content: {
-      'application/json': { schema: { type: 'object' } },
-      'text/csv': { schema: { type: 'string' } },
-      'text/html': { schema: { type: 'string' } },
-    },
-  })
+  @ReportFormats('the scorecard')
   @ApiErrors(400)
   async scorecard(
     @Query('from') from: string | undefined,
@@ -45,10 +35,7 @@ export class ScorecardController {
     @Query('format') format: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    const f = format ?? 'json';
-    if (!(FORMATS as readonly string[]).includes(f)) {
-      throw new ValidationError(`format must be one of ${FORMATS.join(', ')}`, 'format');
-    }
+    const f = reportFormat(format);
     for (const [name, value] of [
       ['from', from],
       ['to', to],
@@ -58,20 +45,6 @@ export class ScorecardController {
     }
     const scorecard = await this.scorecards.scorecard({ from, to });
     const name = `scorecard-${scorecard.period.from.slice(0, 10)}-${scorecard.period.to.slice(0, 10)}`;
-    if (f === 'csv') {
-      res
-        .status(200)
-        .type('text/csv; charset=utf-8')
-        .set('Content-Disposition', `attachment; filename="${name}.csv"`)
-        .send(scorecardCsv(scorecard));
-    } else if (f === 'html') {
-      res
-        .status(200)
-        .type('html')
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-        .send(scorecardHtml(scorecard));
-    } else {
-      res.status(200).json(scorecard);
-    }
+    sendReport(res, f, name, scorecard, scorecardCsv, scorecardHtml);
   }
 }
