@@ -9,7 +9,7 @@ const MAY_IMPORT = {
   delivery: ['audience', 'messaging', 'planning'],
   tracking: ['delivery'],
   analytics: [],
-  automation: ['delivery', 'audience'],
+  automation: ['delivery', 'audience', 'messaging', 'planning'],
 };
 
 module.exports = {

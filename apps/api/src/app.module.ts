@@ -13,6 +13,8 @@ import { PlanningModule } from '@closeloop/planning';
 import { DeliveryModule } from '@closeloop/delivery';
 import { TrackingModule } from '@closeloop/tracking';
 import { AnalyticsModule } from '@closeloop/analytics';
+import { AutomationModule } from '@closeloop/automation';
+import { DripController, EventController, RuleController } from './controllers/automation.controller';
 import { ReportController } from './controllers/report.controller';
 import { ScorecardController } from './controllers/scorecard.controller';
 import { ResponseController } from './controllers/response.controller';
@@ -59,6 +61,7 @@ import { ErrorFilter } from './http/error.filter';
     DeliveryModule,
     TrackingModule,
     AnalyticsModule,
+    AutomationModule,
   ],
   controllers: [
     AudienceController,
@@ -72,6 +75,9 @@ import { ErrorFilter } from './http/error.filter';
     ResponseController,
     ReportController,
     ScorecardController,
+    DripController,
+    EventController,
+    RuleController,
     TrackingController,
     HealthController,
   ],

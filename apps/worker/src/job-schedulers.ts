@@ -5,6 +5,7 @@ import { AppConfig } from '@closeloop/core';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { PLANNING_QUEUE, PlanningJob } from '@closeloop/planning';
 import { DELIVERY_QUEUE, DeliveryJob } from '@closeloop/delivery';
+import { AUTOMATION_QUEUE, AutomationJob } from '@closeloop/automation';
 import { LIFECYCLE_CRON, LIFECYCLE_QUEUE, LifecycleJob } from './lifecycle.processor';
 import { HEARTBEAT_EVERY_MS, HEARTBEAT_QUEUE, HeartbeatJob } from './queues';
 
@@ -19,6 +20,7 @@ export class JobSchedulers implements OnApplicationBootstrap {
     @InjectQueue(PLANNING_QUEUE) private readonly planning: Queue,
     @InjectQueue(DELIVERY_QUEUE) private readonly delivery: Queue,
     @InjectQueue(LIFECYCLE_QUEUE) private readonly lifecycle: Queue,
+    @InjectQueue(AUTOMATION_QUEUE) private readonly automation: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -38,6 +40,16 @@ export class JobSchedulers implements OnApplicationBootstrap {
       DeliveryJob.Reconcile,
       { every: this.config.schedulerIntervalMs },
       { name: DeliveryJob.Reconcile, opts: keep },
+    );
+    await this.automation.upsertJobScheduler(
+      AutomationJob.Tick,
+      { every: this.config.dripTickMs },
+      { name: AutomationJob.Tick, opts: keep },
+    );
+    await this.automation.upsertJobScheduler(
+      AutomationJob.Triggers,
+      { every: this.config.dripTriggerIntervalMs },
+      { name: AutomationJob.Triggers, opts: keep },
     );
     // A cron pattern, not `every`: the recompute runs once a day, not at each worker start.
     await this.lifecycle.upsertJobScheduler(

@@ -7,6 +7,8 @@ import { PLANNING_QUEUE, PlanningModule } from '@closeloop/planning';
 import { AudienceModule } from '@closeloop/audience';
 import { DELIVERY_QUEUE, DeliveryModule } from '@closeloop/delivery';
 import { InboundSmsResponder, ResponseIngestion, TrackingModule } from '@closeloop/tracking';
+import { AUTOMATION_QUEUE, AutomationModule } from '@closeloop/automation';
+import { AutomationProcessor } from './automation.processor';
 import { DeliveryProcessor } from './delivery.processor';
 import { HeartbeatProcessor } from './heartbeat.processor';
 import { ListBuildProcessor } from './list-build.processor';
@@ -33,11 +35,13 @@ import Redis from 'ioredis';
       { name: PLANNING_QUEUE },
       { name: DELIVERY_QUEUE },
       { name: LIFECYCLE_QUEUE },
+      { name: AUTOMATION_QUEUE },
     ),
     PlanningModule,
     AudienceModule,
     DeliveryModule,
     TrackingModule,
+    AutomationModule,
   ],
   providers: [
     ResponseIngestion,
@@ -48,6 +52,7 @@ import Redis from 'ioredis';
     LifecycleProcessor,
     ImportProcessor,
     DeliveryProcessor,
+    AutomationProcessor,
     JobSchedulers,
     {
       provide: WORKER_REDIS,

@@ -241,3 +241,57 @@ ${bar(b, r.bars[1], 21)}
     `${legend}\n${rateAxis(scale, x, top, plotBottom)}\n${rows.join('\n')}`,
   );
 }
+
+/** One row of a kept-and-removed chart. */
+export interface KeptRemovedRow {
+  /** Put in the row's `data-` attribute, when the chart names one. */
+  key?: string;
+  title: string;
+  label: string;
+  kept: number;
+  removed: number;
+  /** The figure written beside the bar, before the removed count. */
+  text: string;
+}
+
+/**
+ * Horizontal bars of counts, each in two parts: what was kept, then what was removed, lighter and
+ * red, after it (so the whole bar is the count a row started with). The program report's list
+ * waterfall (remaining, removed) and the drip report's funnel (entered: stayed, exited).
+ */
+export function keptRemovedChart(chart: {
+  id: string;
+  title: string;
+  /** The `class` of each row's group and, optionally, the name of its `data-` attribute. */
+  group: { className: string; data?: string };
+  /** The `class` of the kept part and of the removed part. */
+  parts: [kept: string, removed: string];
+  colour: string;
+  rows: KeptRemovedRow[];
+}): string {
+  const width = 760;
+  const left = 160;
+  const right = 170;
+  const row = 26;
+  const top = 6;
+  const max = Math.max(1, ...chart.rows.map((r) => r.kept + r.removed));
+  const w = (n: number) => (Math.max(n, 0) / max) * (width - left - right);
+  const [kept, removed] = chart.parts;
+  const rows = chart.rows.map((r, i) => {
+    const y = top + i * row;
+    const data = chart.group.data ? ` data-${chart.group.data}="${esc(r.key)}"` : '';
+    return `<g class="${chart.group.className}"${data}><title>${esc(r.title)}</title>
+<text x="${left - 8}" y="${y + 17}" text-anchor="end" font-size="12">${esc(r.label)}</text>
+<rect class="${kept}" x="${left}" y="${y + 5}" width="${num(w(r.kept))}" height="${row - 9}" fill="${chart.colour}" fill-opacity="0.8"/>
+<rect class="${removed}" x="${num(left + w(r.kept))}" y="${y + 5}" width="${num(w(r.removed))}" height="${row - 9}" fill="#d9534f" fill-opacity="0.35"/>
+<text x="${width - right + 8}" y="${y + 17}" font-size="12">${esc(r.text)}${r.removed ? ` <tspan fill="#a33">−${esc(count(r.removed))}</tspan>` : ''}</text></g>`;
+  });
+  return svg(
+    chart.id,
+    width,
+    top + row * chart.rows.length + 6,
+    chart.title,
+    chart.rows.map((r) => r.title).join('; '),
+    rows.join('\n'),
+  );
+}

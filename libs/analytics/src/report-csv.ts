@@ -52,12 +52,19 @@ export const REPORT_CSV_COLUMNS = ['row', ...CELL_COLUMNS, ...COMPARISON_COLUMNS
 
 type Column = (typeof REPORT_CSV_COLUMNS)[number];
 type Value = string | number | boolean | null | undefined;
+/** One line of the program report's CSV: its values by column. */
+export type ReportCsvLine = Partial<Record<Column, Value>>;
 
 export function programReportCsv(report: ProgramReport): string {
-  return csvTable(REPORT_CSV_COLUMNS, [...report.cells.map(cellValues), ...report.comparisons.map(comparisonValues)]);
+  return csvTable(REPORT_CSV_COLUMNS, programReportLines(report));
 }
 
-function cellValues(cell: CellReport): Partial<Record<Column, Value>> {
+/** The program report's lines, cells then comparisons: its CSV, and each split's part of the drip report's. */
+export function programReportLines(report: ProgramReport): ReportCsvLine[] {
+  return [...report.cells.map(cellValues), ...report.comparisons.map(comparisonValues)];
+}
+
+function cellValues(cell: CellReport): ReportCsvLine {
   return {
     row: 'cell',
     code: cell.code,
@@ -86,7 +93,7 @@ function cellValues(cell: CellReport): Partial<Record<Column, Value>> {
   };
 }
 
-function comparisonValues(c: Comparison): Partial<Record<Column, Value>> {
+function comparisonValues(c: Comparison): ReportCsvLine {
   return {
     row: 'comparison',
     cell: c.cell,

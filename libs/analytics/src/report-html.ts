@@ -4,6 +4,7 @@ import {
   esc,
   grouped,
   htmlPage,
+  keptRemovedChart,
   money as formatMoney,
   num,
   pageStyle,
@@ -27,11 +28,11 @@ export function programReportHtml(report: ProgramReport): string {
   const money = moneyFormatter(report.currency);
   return htmlPage({
     title: `Report: ${program.code} · ${program.name}`,
-    style: STYLE,
+    style: REPORT_STYLE,
     heading: program.code,
     name: program.name,
     facts: [
-      ['Channel', program.channel === 'sms' ? 'SMS' : program.channel === 'email' ? 'Email' : program.channel],
+      ['Channel', channelName(program.channel)],
       ['State', program.state],
       ['Launched', program.launchedAt ? when(program.launchedAt) : 'not launched'],
       [
@@ -42,9 +43,9 @@ export function programReportHtml(report: ProgramReport): string {
       ['Currency', report.currency ?? 'none recorded'],
       ['Generated', when(report.generatedAt)],
     ],
-    body: `<p class="verdict" role="status">${esc(report.verdict)}</p>
+    body: `${verdictLine(report)}
 <section><h2>Conversion rate per cell</h2>
-<p class="hint">Bars: members who converted at least once, out of every member of the cell (control included). Whiskers: the ${esc(level)} interval.${report.cells.some((c) => c.isControl) ? ' The dashed line marks the control.' : ''}</p>
+${conversionHint(report.cells, level)}
 ${conversionChart(report.cells, level)}
 ${engagementChart(report.cells)}
 </section>
@@ -63,7 +64,8 @@ ${waterfallTable(report.waterfall)}
   });
 }
 
-const STYLE = pageStyle({
+/** The program report's stylesheet; the drip report's page, which shows program reports for its splits, uses it too. */
+export const REPORT_STYLE = pageStyle({
   name: 'font-weight:400;color:#444',
   header: [
     '.verdict{font-size:1.25rem;font-weight:600;margin:1.5rem 0;padding:1rem 1.2rem;border-left:.4rem solid #1f4fd1;background:#eef3ff}',
@@ -89,7 +91,7 @@ function points(diff: number): string {
   return signed(`${grouped(Math.abs(diff) * 100, 2)} pts`, roundTo(diff * 100, 2));
 }
 
-function percentLevel(confidence: number): string {
+export function percentLevel(confidence: number): string {
   return `${roundTo(confidence * 100, 2)}%`;
 }
 
@@ -99,10 +101,10 @@ function pValue(p: number | null): string {
   return p.toFixed(3);
 }
 
-type Money = (minor: number) => string;
+export type Money = (minor: number) => string;
 
 /** Minor units to `EUR 12.34` (JPY 0 decimals, KWD 3); a dash when the report has no currency. */
-function moneyFormatter(currency: string | null): Money {
+export function moneyFormatter(currency: string | null): Money {
   return (minor) => formatMoney(minor, currency);
 }
 
@@ -115,10 +117,30 @@ function label(cell: CellReport, max = 28): string {
   return clip(cell.name && cell.name !== cell.code ? `${cell.code} · ${cell.name}` : cell.code, max);
 }
 
+/** `Email` or `SMS`; anything else as given. */
+export function channelName(channel: string): string {
+  return channel === 'sms' ? 'SMS' : channel === 'email' ? 'Email' : channel;
+}
+
+// ---------------------------------------------------------------- verdict
+
+/** The report's verdict, prominent (an announcement for screen readers). */
+export function verdictLine(report: ProgramReport): string {
+  return `<p class="verdict" role="status">${esc(report.verdict)}</p>`;
+}
+
 // ---------------------------------------------------------------- charts
 
-/** Bars of conversion rate per cell, whiskers for the interval, the control greyed with a dashed reference line. */
-function conversionChart(cells: CellReport[], level: string): string {
+/** What the conversion chart's bars and whiskers show. */
+export function conversionHint(cells: CellReport[], level: string): string {
+  return `<p class="hint">Bars: members who converted at least once, out of every member of the cell (control included). Whiskers: the ${esc(level)} interval.${cells.some((c) => c.isControl) ? ' The dashed line marks the control.' : ''}</p>`;
+}
+
+/**
+ * Bars of conversion rate per cell, whiskers for the interval, the control greyed with a dashed
+ * reference line. `id` names the SVG: unique in its page, made of safe characters (it is not escaped).
+ */
+export function conversionChart(cells: CellReport[], level: string, id = 'conversion-chart'): string {
   if (cells.length === 0) return '<p class="hint">No cells.</p>';
   const width = 760;
   const left = 200;
@@ -154,7 +176,7 @@ function conversionChart(cells: CellReport[], level: string): string {
     )
     .join('; ');
   return svg(
-    'conversion-chart',
+    id,
     width,
     plotBottom + 24,
     `Conversion rate per cell with ${level} intervals`,
@@ -193,29 +215,20 @@ ${ratePairChart({
 /** Each step's remaining members as a bar, what the step removed as a lighter segment after it. */
 function waterfallChart(steps: WaterfallStep[]): string {
   if (steps.length === 0) return '<p class="hint">No list was built.</p>';
-  const width = 760;
-  const left = 160;
-  const right = 170;
-  const row = 26;
-  const top = 6;
-  const max = Math.max(1, ...steps.map((s) => s.remaining + s.removed));
-  const w = (n: number) => (Math.max(n, 0) / max) * (width - left - right);
-  const rows = steps.map((s, i) => {
-    const y = top + i * row;
-    return `<g class="wf-step"><title>${esc(`${s.step}: ${count(s.remaining)} remaining, ${count(s.removed)} removed`)}</title>
-<text x="${left - 8}" y="${y + 17}" text-anchor="end" font-size="12">${esc(clip(s.step, 24))}</text>
-<rect class="wf-remaining" x="${left}" y="${y + 5}" width="${num(w(s.remaining))}" height="${row - 9}" fill="${COLOURS.treatment}" fill-opacity="0.8"/>
-<rect class="wf-removed" x="${num(left + w(s.remaining))}" y="${y + 5}" width="${num(w(s.removed))}" height="${row - 9}" fill="#d9534f" fill-opacity="0.35"/>
-<text x="${width - right + 8}" y="${y + 17}" font-size="12">${esc(count(s.remaining))}${s.removed ? ` <tspan fill="#a33">−${esc(count(s.removed))}</tspan>` : ''}</text></g>`;
+  return keptRemovedChart({
+    id: 'waterfall-chart',
+    title: 'Target list waterfall',
+    group: { className: 'wf-step' },
+    parts: ['wf-remaining', 'wf-removed'],
+    colour: COLOURS.treatment,
+    rows: steps.map((s) => ({
+      title: `${s.step}: ${count(s.remaining)} remaining, ${count(s.removed)} removed`,
+      label: clip(s.step, 24),
+      kept: s.remaining,
+      removed: s.removed,
+      text: count(s.remaining),
+    })),
   });
-  return svg(
-    'waterfall-chart',
-    width,
-    top + row * steps.length + 6,
-    'Target list waterfall',
-    steps.map((s) => `${s.step}: ${count(s.remaining)} remaining, ${count(s.removed)} removed`).join('; '),
-    rows.join('\n'),
-  );
 }
 
 // ---------------------------------------------------------------- tables
@@ -234,7 +247,7 @@ ${rows}
 </tbody></table>`;
 }
 
-function cellsTable(cells: CellReport[], level: string, money: Money): string {
+export function cellsTable(cells: CellReport[], level: string, money: Money): string {
   if (cells.length === 0) return '<p class="hint">No cells.</p>';
   const n = (v: number) => `<td class="n">${esc(count(v))}</td>`;
   const rows = cells.map((c) => {
@@ -256,7 +269,7 @@ ${rows.join('\n')}
 </tbody></table>`;
 }
 
-function comparisonsTable(comparisons: Comparison[], level: string, money: Money): string {
+export function comparisonsTable(comparisons: Comparison[], level: string, money: Money): string {
   if (comparisons.length === 0) return '<p class="hint">No comparisons: the program has a single cell.</p>';
   const rows = comparisons.map((c) => {
     const rate = c.metric === 'conversionRate';
@@ -288,7 +301,7 @@ function signedPct(rate: number): string {
   return signed(pct(Math.abs(rate), 1), roundTo(rate * 100, 1));
 }
 
-function overallLine(report: ProgramReport): string {
+export function overallLine(report: ProgramReport): string {
   const o = report.overall;
   if (!o) return 'Overall: fewer than two cells, no test across cells.';
   const stat = `chi-square = ${grouped(o.statistic, 2)} with ${count(o.df)} degree${o.df === 1 ? '' : 's'} of freedom`;

@@ -28,6 +28,7 @@ interface ProgramRow {
   attribution_window_days: number;
   waterfall: WaterfallStep[] | null;
   list_cells: { code: string; members: number }[] | null;
+  managed_by: 'drip' | 'rule' | null;
 }
 
 interface CellRow {
@@ -111,14 +112,24 @@ export class ReportService {
 
   async program(ref: string): Promise<ProgramRow> {
     const rows: ProgramRow[] = await this.dataSource.query(
-      `SELECT p.id, p.code, p.name, p.channel, p.state, p.launched_at, p.attribution_window_days,
+      `SELECT p.id, p.code, p.name, p.channel, p.state, p.launched_at, p.attribution_window_days, p.managed_by,
               t.waterfall, t.cells AS list_cells
          FROM program p LEFT JOIN target_list t ON t.program_id = p.id
         WHERE ${isUuid(ref) ? 'p.id = $1' : 'lower(p.code) = lower($1)'}`,
       [ref],
     );
     if (!rows.length) throw new NotFoundError('program', ref);
-    return rows[0];
+    const program = rows[0];
+    if (program.managed_by) {
+      // A drip's or rule's program grows a customer at a time: its members are who was given a cell so far.
+      program.list_cells = await this.dataSource.query(
+        `SELECT ce.code, count(m.customer_id)::int AS members
+           FROM cell ce LEFT JOIN program_member m ON m.program_id = ce.program_id AND m.cell_id = ce.id
+          WHERE ce.program_id = $1 GROUP BY ce.code, ce.position ORDER BY ce.position`,
+        [program.id],
+      );
+    }
+    return program;
   }
 }
 

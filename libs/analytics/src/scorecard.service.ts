@@ -230,8 +230,10 @@ export class ScorecardService {
   private async programs(m: EntityManager, from: Date, to: Date): Promise<ProgramFigures[]> {
     const programs: ProgramRow[] = await m.query(
       `SELECT p.id, p.code, p.name, p.channel, p.state, p.launched_at,
-              coalesce((SELECT sum((e ->> 'members')::bigint) FROM target_list t, jsonb_array_elements(t.cells) e
-                         WHERE t.program_id = p.id), 0)::text AS members
+              (coalesce((SELECT sum((e ->> 'members')::bigint) FROM target_list t, jsonb_array_elements(t.cells) e
+                          WHERE t.program_id = p.id), 0)
+               -- Programs automation keeps (drips, rules) have members instead of a target list.
+               + (SELECT count(*) FROM program_member pm WHERE pm.program_id = p.id))::text AS members
          FROM program p
         WHERE p.launched_at >= $1 AND p.launched_at < $2
         ORDER BY p.launched_at, p.id`,

@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from '@closeloop/core';
 import { AuditService, iso } from '@closeloop/persistence';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import {
   CustomerInputDto,
   CustomerView,
@@ -23,6 +23,12 @@ import {
   upsertCounts,
 } from './dto/customer.dto';
 import { CUSTOMER_INPUT_COLUMNS, mergeCustomers } from './customer-merge';
+
+/** Attributes of one customer an update changed: each one's value before and after (null: absent). */
+export interface AttributeChange {
+  customerId: string;
+  changes: Record<string, { from: unknown; to: unknown }>;
+}
 
 /** A customer row ready for the set-based upsert: null means "keep what is stored". */
 export interface CustomerRecord {
@@ -177,6 +183,52 @@ export class CustomerService {
   async upsertBatch(actor: Actor, inputs: CustomerInputDto[]): Promise<UpsertResultView> {
     const records = inputs.map((c, i) => toCustomerRecord(c, `customers[${i}].`));
     return this.upsertRecords(actor, records);
+  }
+
+  /**
+   * Sets (or, with null, removes) attributes of customers by id, in the caller's transaction: the write
+   * automation's update steps and rule actions make. Several updates of one customer apply in order.
+   * Returns, per customer whose attributes changed, each changed attribute's value before and after.
+   */
+  async setAttributes(
+    m: EntityManager,
+    updates: { customerId: string; set: Record<string, string | number | boolean | null> }[],
+    now: Date,
+  ): Promise<AttributeChange[]> {
+    if (!updates.length) return [];
+    const merged = new Map<string, Record<string, string | number | boolean | null>>();
+    for (const u of updates) merged.set(u.customerId, { ...(merged.get(u.customerId) ?? {}), ...u.set });
+    const ids = [...merged.keys()].sort();
+    const rows: { id: string; before: Record<string, unknown>; after: Record<string, unknown> }[] = await m.query(
+      `WITH x AS (
+         SELECT x.id, x.sets,
+                ARRAY(SELECT jsonb_array_elements_text(x.removes)) AS removes
+           FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS x(id, sets, removes)),
+       old AS (
+         SELECT c.id, c.attributes FROM customer c JOIN x ON x.id = c.id WHERE c.erased_at IS NULL ORDER BY c.id FOR UPDATE),
+       upd AS (
+         UPDATE customer c SET attributes = (c.attributes || x.sets) - x.removes, updated_at = $4
+           FROM x WHERE c.id = x.id AND c.erased_at IS NULL AND (c.attributes || x.sets) - x.removes <> c.attributes
+         RETURNING c.id, c.attributes)
+       SELECT upd.id, old.attributes AS before, upd.attributes AS after FROM upd JOIN old ON old.id = upd.id`,
+      [
+        ids,
+        ids.map((id) =>
+          JSON.stringify(Object.fromEntries(Object.entries(merged.get(id)!).filter(([, v]) => v !== null))),
+        ),
+        ids.map((id) => JSON.stringify(Object.keys(merged.get(id)!).filter((k) => merged.get(id)![k] === null))),
+        now,
+      ],
+    );
+    return rows.map((r) => {
+      const changes: AttributeChange['changes'] = {};
+      for (const key of Object.keys(merged.get(r.id)!)) {
+        const from = r.before[key] ?? null;
+        const to = r.after[key] ?? null;
+        if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+      }
+      return { customerId: r.id, changes };
+    });
   }
 
   private async upsertRecords(actor: Actor, records: CustomerRecord[]): Promise<UpsertResultView> {

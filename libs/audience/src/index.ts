@@ -1,5 +1,6 @@
 export { AudienceModule } from './audience.module';
 export { CustomerService, toCustomerRecord, mapCustomer, addressHash } from './customer.service';
+export type { AttributeChange } from './customer.service';
 export { SuppressionService } from './suppression.service';
 export { SegmentService, AUDIENCE_CLOCK } from './segment.service';
 export { LifecycleService } from './lifecycle.service';

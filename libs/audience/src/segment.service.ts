@@ -107,7 +107,12 @@ export class SegmentService {
    * Compiles criteria with saved segments inlined. `stack` holds the codes being defined, so a
    * segment that refers to itself, directly or through others, is refused.
    */
-  async compile(m: EntityManager, criteria: CriteriaNode, stack: string[]): Promise<CompiledCriteria> {
+  async compile(
+    m: EntityManager,
+    criteria: CriteriaNode,
+    stack: string[],
+    options: { eventAlias?: string; paramOffset?: number } = {},
+  ): Promise<CompiledCriteria> {
     const saved = new Map<string, CriteriaNode>();
     const load = async (node: CriteriaNode): Promise<void> => {
       if ('all' in node) for (const n of node.all) await load(n);
@@ -125,6 +130,7 @@ export class SegmentService {
     await load(criteria);
     const self = stack[0];
     return compileCriteria(self ? { op: 'inSegment', value: self } : criteria, {
+      ...options,
       now: this.clock.now(),
       segment: (code) => (self && codeKey(code) === self ? criteria : (saved.get(codeKey(code)) ?? null)),
     });

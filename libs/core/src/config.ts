@@ -33,6 +33,14 @@ export interface AppConfig {
   smsStopWords: string[];
   smsStartWords: string[];
   trustProxy: number;
+  dripTickMs: number;
+  dripBatchSize: number;
+  dripTriggerIntervalMs: number;
+  ruleMaxDepth: number;
+  outboundWebhookHosts: string[];
+  outboundWebhookSecret?: string;
+  outboundWebhookAllowPrivate: string[];
+  outboundWebhookCa?: string;
 }
 
 export interface ConfigVariable {
@@ -147,6 +155,54 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   },
   { name: 'BODY_LIMIT', required: 'no', default: '1mb', meaning: 'largest JSON request body; larger gets 413' },
   {
+    name: 'DRIP_TICK_MS',
+    required: 'no',
+    default: '1000',
+    meaning: 'how often the worker advances drip enrollments whose wait has ended (>= 50)',
+  },
+  {
+    name: 'DRIP_BATCH_SIZE',
+    required: 'no',
+    default: '500',
+    meaning: 'drip enrollments advanced per transaction (1-10000)',
+  },
+  {
+    name: 'DRIP_TRIGGER_INTERVAL_MS',
+    required: 'no',
+    default: '60000',
+    meaning: 'how often segment and date triggers are evaluated and goal exits swept (>= 100)',
+  },
+  {
+    name: 'RULE_MAX_DEPTH',
+    required: 'no',
+    default: '5',
+    meaning: 'events raised by rule actions this many levels deep fire no more rules (loop guard, 1-20)',
+  },
+  {
+    name: 'OUTBOUND_WEBHOOK_HOSTS',
+    required: 'no',
+    default: '- (none)',
+    meaning: 'hosts rule webhooks may call, comma-separated (exact, or *.example.com); https only',
+  },
+  {
+    name: 'OUTBOUND_WEBHOOK_SECRET',
+    required: 'with webhooks',
+    default: '-',
+    meaning: 'HMAC secret that signs rule webhooks (Closeloop-Signature, as inbound webhooks)',
+  },
+  {
+    name: 'OUTBOUND_WEBHOOK_ALLOW_PRIVATE',
+    required: 'no',
+    default: '- (none)',
+    meaning: 'CIDRs rule webhooks may reach although private or loopback (e.g. 10.1.2.0/24); metadata addresses never',
+  },
+  {
+    name: 'OUTBOUND_WEBHOOK_CA',
+    required: 'no',
+    default: '-',
+    meaning: 'a PEM file of CA certificates trusted for rule webhooks besides the system ones',
+  },
+  {
     name: 'IMPORT_MAX_BYTES',
     required: 'no',
     default: '2gb',
@@ -207,6 +263,17 @@ function keywords(env: Env, name: string, fallback: readonly string[]): string[]
   const raw = value(env, name);
   return raw === undefined ? [...fallback] : parseKeywordList(raw, name);
 }
+
+function list(env: Env, name: string): string[] {
+  return (value(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const HOST_PATTERN =
+  /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$|^\[?[0-9a-fA-F:.]+\]?$/;
+const CIDR = /^([0-9.]+\/\d{1,2}|[0-9a-fA-F:.]+\/\d{1,3})$/;
 
 /** Validates the environment once, at boot; anything missing or malformed names its variable. */
 export function parseConfig(env: Env): AppConfig {
@@ -287,7 +354,30 @@ export function parseConfig(env: Env): AppConfig {
     smsStopWords: keywords(env, 'SMS_STOP_WORDS', DEFAULT_STOP_WORDS),
     smsStartWords: keywords(env, 'SMS_START_WORDS', DEFAULT_START_WORDS),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    dripTickMs: integer(env, 'DRIP_TICK_MS', 1000, 50, 3_600_000),
+    dripBatchSize: integer(env, 'DRIP_BATCH_SIZE', 500, 1, 10_000),
+    dripTriggerIntervalMs: integer(env, 'DRIP_TRIGGER_INTERVAL_MS', 60_000, 100, 86_400_000),
+    ruleMaxDepth: integer(env, 'RULE_MAX_DEPTH', 5, 1, 20),
+    outboundWebhookHosts: webhookHosts(env),
+    outboundWebhookSecret: value(env, 'OUTBOUND_WEBHOOK_SECRET'),
+    outboundWebhookAllowPrivate: webhookCidrs(env),
+    outboundWebhookCa: value(env, 'OUTBOUND_WEBHOOK_CA'),
   };
+}
+
+function webhookHosts(env: Env): string[] {
+  const hosts = list(env, 'OUTBOUND_WEBHOOK_HOSTS').map((h) => h.toLowerCase());
+  const bad = hosts.find((h) => !HOST_PATTERN.test(h));
+  if (bad) throw new ConfigError('OUTBOUND_WEBHOOK_HOSTS', `holds "${bad}", which is not a host name or *.domain`);
+  return hosts;
+}
+
+function webhookCidrs(env: Env): string[] {
+  const cidrs = list(env, 'OUTBOUND_WEBHOOK_ALLOW_PRIVATE');
+  const bad = cidrs.find((c) => !CIDR.test(c));
+  if (bad)
+    throw new ConfigError('OUTBOUND_WEBHOOK_ALLOW_PRIVATE', `holds "${bad}", which is not a CIDR such as 10.0.0.0/8`);
+  return cidrs;
 }
 
 /** The configuration table as markdown (kept in the README). */

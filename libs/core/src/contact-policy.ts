@@ -1,4 +1,14 @@
 import { ValidationError } from './errors';
+import {
+  DAY_MS,
+  firstInstantAtWall,
+  HH_MM,
+  HOUR_MS,
+  MINUTE_MS,
+  minutesOf,
+  wallClock,
+  zoneFormatter,
+} from './local-time';
 
 /**
  * Contact policy: quiet hours per channel in the customer's local time, and a frequency cap across
@@ -30,10 +40,6 @@ export const DEFAULT_CONTACT_POLICY: ContactPolicy = Object.freeze({
 
 const MAX_CAP = 1_000;
 const MAX_PERIOD_HOURS = 24 * 366;
-const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
-const HOUR_MS = 3_600_000;
-const MINUTE_MS = 60_000;
-const DAY_MS = 24 * HOUR_MS;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -108,79 +114,11 @@ function parseQuietHours(input: unknown, path: string): QuietHours | null {
   return start === end ? null : { start, end };
 }
 
-const minutesOf = (hhmm: string): number => {
-  const [, h, m] = HH_MM.exec(hhmm)!;
-  return Number(h) * 60 + Number(m);
-};
-
-const formatters = new Map<string, Intl.DateTimeFormat | null>();
-
-/** A formatter giving the wall time in `zone`, or null when the zone is not a valid IANA name. */
-function formatterFor(zone: string): Intl.DateTimeFormat | null {
-  if (!formatters.has(zone)) {
-    let formatter: Intl.DateTimeFormat | null;
-    try {
-      formatter = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch {
-      formatter = null;
-    }
-    formatters.set(zone, formatter);
-  }
-  return formatters.get(zone)!;
-}
-
-/**
- * The wall-clock time of instant `t` in the formatter's zone, written as if it were UTC (so its
- * date and time of day read off with getUTC*). Milliseconds carry over: no zone offset has any.
- */
-function wallClock(t: number, formatter: Intl.DateTimeFormat): number {
-  const parts: Record<string, number> = {};
-  for (const { type, value } of formatter.formatToParts(t)) parts[type] = Number(value);
-  const seconds = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return seconds + (((t % 1000) + 1000) % 1000);
-}
-
 function isQuiet(wall: number, startMinutes: number, endMinutes: number): boolean {
   const time = wall - Math.floor(wall / DAY_MS) * DAY_MS;
   const start = startMinutes * MINUTE_MS;
   const end = endMinutes * MINUTE_MS;
   return start < end ? time >= start && time < end : time >= start || time < end;
-}
-
-/**
- * The first instant at or after `notBefore` whose wall time in the zone is >= `wall`. A wall time
- * that a spring-forward skips resolves to the instant the clock jumps; one a fall-back repeats
- * resolves to its first occurrence not before `notBefore`.
- */
-function firstInstantAtWall(wall: number, notBefore: number, formatter: Intl.DateTimeFormat): number {
-  // Offsets in force a day either side cover any single transition near `wall`.
-  const offsets = new Set([
-    wallClock(wall - DAY_MS, formatter) - (wall - DAY_MS),
-    wallClock(wall + DAY_MS, formatter) - (wall + DAY_MS),
-  ]);
-  const exact = [...offsets]
-    .map((offset) => wall - offset)
-    .filter((t) => t >= notBefore && wallClock(t, formatter) === wall)
-    .sort((a, b) => a - b);
-  if (exact.length) return exact[0];
-  // The wall time does not exist: search for the jump between the two readings of it.
-  let low = Math.max(notBefore, wall - Math.max(...offsets));
-  let high = Math.max(low, wall - Math.min(...offsets));
-  while (high - low > 1) {
-    const mid = low + Math.floor((high - low) / 2);
-    if (wallClock(mid, formatter) >= wall) high = mid;
-    else low = mid;
-  }
-  return wallClock(low, formatter) >= wall ? low : high;
 }
 
 /**
@@ -195,7 +133,7 @@ export function nextAllowedTime(
   fallbackZone = 'UTC',
 ): Date {
   if (!quiet || quiet.start === quiet.end) return now;
-  const formatter = (timeZone ? formatterFor(timeZone) : null) ?? formatterFor(fallbackZone) ?? formatterFor('UTC')!;
+  const formatter = zoneFormatter(timeZone, fallbackZone);
   const start = minutesOf(quiet.start);
   const end = minutesOf(quiet.end);
   let t = now.getTime();

@@ -27,3 +27,8 @@ export * from './complaint-rate';
 export * from './statistics';
 export * from './sample-size';
 export * from './lifecycle';
+export * from './drip-time';
+export { localDateOf } from './local-time';
+export * from './drip-definition';
+export * from './drip-engine';
+export * from './business-rule';

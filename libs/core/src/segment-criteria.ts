@@ -37,6 +37,12 @@ export type Op = (typeof OPS)[number];
 
 type FieldType = 'string' | 'number' | 'date' | 'attribute';
 
+/** Where a criteria tree may look besides the customer: business rules also test the event's properties. */
+export interface CriteriaOptions {
+  /** Allow `event.<property>` fields (compiled against CompileContext.eventAlias). */
+  eventFields?: boolean;
+}
+
 const OPS_BY_TYPE: Record<FieldType, readonly Op[]> = {
   string: ['eq', 'neq', 'in', 'notIn', 'contains', 'startsWith', 'exists', 'notExists'],
   number: ['eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'in', 'notIn'],
@@ -68,15 +74,18 @@ const ORDER_FIELDS: Record<string, { expression: string; type: FieldType }> = {
 };
 
 const ATTRIBUTE = /^attributes\.([A-Za-z_][A-Za-z0-9_]{0,63})$/;
+const EVENT_PROPERTY = /^event\.([A-Za-z_][A-Za-z0-9_]{0,63})$/;
 const RESPONSE_COUNT = /^responses\.([a-z][a-z0-9_]{0,31})\.count$/;
 const MAX_DEPTH = 16;
 const MAX_CONDITIONS = 200;
 const MAX_LIST = 1000;
 
-function fieldType(field: string): FieldType | null {
+function fieldType(field: string, options: CriteriaOptions): FieldType | null {
   if (CUSTOMER_FIELDS[field]) return CUSTOMER_FIELDS[field].type;
   if (ORDER_FIELDS[field]) return ORDER_FIELDS[field].type;
   if (ATTRIBUTE.test(field)) return 'attribute';
+  // Event properties are free JSON like attributes, and compared the same way.
+  if (options.eventFields && EVENT_PROPERTY.test(field)) return 'attribute';
   if (RESPONSE_COUNT.test(field)) return 'number';
   return null;
 }
@@ -90,7 +99,7 @@ const isIsoDate = (v: unknown) =>
   !Number.isNaN(Date.parse(v));
 
 /** Checks a criteria tree; returns it typed. Every error names the path of the offending node. */
-export function validateCriteria(input: unknown, path = 'criteria'): CriteriaNode {
+export function validateCriteria(input: unknown, path = 'criteria', options: CriteriaOptions = {}): CriteriaNode {
   let conditions = 0;
   const visit = (node: unknown, at: string, depth: number): CriteriaNode => {
     if (depth > MAX_DEPTH) throw new ValidationError(`${at} nests deeper than ${MAX_DEPTH} levels`, at);
@@ -113,12 +122,12 @@ export function validateCriteria(input: unknown, path = 'criteria'): CriteriaNod
     }
     if (++conditions > MAX_CONDITIONS)
       throw new ValidationError(`criteria has more than ${MAX_CONDITIONS} conditions`, path);
-    return validateCondition(node, at);
+    return validateCondition(node, at, options);
   };
   return visit(input, path, 0);
 }
 
-function validateCondition(node: Record<string, unknown>, at: string): Condition {
+function validateCondition(node: Record<string, unknown>, at: string, options: CriteriaOptions): Condition {
   for (const key of Object.keys(node)) {
     if (!['field', 'op', 'value', 'program'].includes(key)) {
       throw new ValidationError(
@@ -141,7 +150,7 @@ function validateCondition(node: Record<string, unknown>, at: string): Condition
     return { op, value: value.trim() };
   }
   if (typeof field !== 'string') throw new ValidationError(`${at}.field must be a string`, `${at}.field`);
-  const type = fieldType(field);
+  const type = fieldType(field, options);
   if (!type) throw new ValidationError(`${at}.field "${field}" is not a known field`, `${at}.field`);
   if (program !== undefined) {
     if (!RESPONSE_COUNT.test(field)) {
@@ -198,6 +207,8 @@ export interface CompileContext {
   segment(code: string): CriteriaNode | null;
   /** Placeholders start after this many parameters (to embed in a larger statement). */
   paramOffset?: number;
+  /** The alias of a row with a jsonb `properties` column that `event.<property>` fields read (rules). */
+  eventAlias?: string;
 }
 
 export interface CompiledCriteria {
@@ -230,20 +241,27 @@ export function compileCriteria(root: CriteriaNode, ctx: CompileContext): Compil
       if (!criteria) throw new ValidationError(`segment "${code}" does not exist`, 'criteria');
       return compile(criteria, [...stack, key]);
     }
-    return compileCondition(node, p, ctx.now);
+    return compileCondition(node, p, ctx);
   };
   return { sql: compile(root, []), params };
 }
 
-function compileCondition(cond: Condition, p: (v: unknown) => string, now: Date): string {
+function compileCondition(cond: Condition, p: (v: unknown) => string, ctx: CompileContext): string {
   const field = cond.field!;
   const { op, value } = cond;
+  const now = ctx.now;
+  const property = EVENT_PROPERTY.exec(field);
+  if (property) {
+    if (!ctx.eventAlias)
+      throw new ValidationError(`${field}: event properties can only be tested on an event`, 'criteria');
+    return compileAttribute(property[1], op, value, p, `${ctx.eventAlias}.properties`);
+  }
   const attribute = ATTRIBUTE.exec(field);
   const response = RESPONSE_COUNT.exec(field);
   let expression: string;
   let type: FieldType;
   if (attribute) {
-    return compileAttribute(attribute[1], op, value, p);
+    return compileAttribute(attribute[1], op, value, p, 'c.attributes');
   } else if (response) {
     const responseType = p(response[1]);
     const scope = cond.program
@@ -288,15 +306,15 @@ function compileCondition(cond: Condition, p: (v: unknown) => string, now: Date)
  * Attributes are free JSON. A numeric comparison only holds where the attribute is a JSON number
  * (no cast can fail mid-query); text comparisons use its text form.
  */
-function compileAttribute(name: string, op: Op, value: unknown, p: (v: unknown) => string): string {
+function compileAttribute(name: string, op: Op, value: unknown, p: (v: unknown) => string, column: string): string {
   // Built on use: every placeholder must appear in the SQL, or PostgreSQL cannot type it.
-  const json = () => `c.attributes -> ${p(name)}::text`;
-  const text = () => `(c.attributes ->> ${p(name)}::text)`;
+  const json = () => `${column} -> ${p(name)}::text`;
+  const text = () => `(${column} ->> ${p(name)}::text)`;
   switch (op) {
     case 'exists':
-      return `(c.attributes ? ${p(name)}::text)`;
+      return `(${column} ? ${p(name)}::text)`;
     case 'notExists':
-      return `(NOT coalesce(c.attributes ? ${p(name)}::text, false))`;
+      return `(NOT coalesce(${column} ? ${p(name)}::text, false))`;
     case 'in':
     case 'notIn': {
       const list = (value as unknown[]).map(String);

@@ -118,6 +118,45 @@ export class DispatcherService {
     }
   }
 
+  /**
+   * Enqueues sends written to `delivery_outbox` (automation's sends): the rows named, or (the sweep)
+   * every row older than `olderThanMs`. Rows are taken with SKIP LOCKED and deleted in the transaction
+   * that enqueues them, so a failed enqueue leaves them for the next try, and two workers never take
+   * the same row. Job ids derive from the outbox row, so enqueueing a row again (a crash after the
+   * enqueue, before the commit) adds nothing while the first job waits; after it, the claim finds the
+   * sends taken.
+   */
+  async flushOutbox(filter: { ids: string[] } | { olderThanMs: number }): Promise<number> {
+    if ('ids' in filter && !filter.ids.length) return 0;
+    return this.dataSource.transaction(async (m) => {
+      const rows: { id: string; program_id: string; send_ids: string[] }[] = await m.query(
+        // In a CTE: TypeORM answers a bare DELETE ... RETURNING with [rows, count].
+        `WITH taken AS (
+           DELETE FROM delivery_outbox WHERE id IN (
+             SELECT id FROM delivery_outbox WHERE ${'ids' in filter ? 'id = ANY($1::bigint[])' : 'created_at < $1'}
+              ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+           RETURNING id, program_id, send_ids)
+         SELECT id::text, program_id, send_ids FROM taken ORDER BY id`,
+        ['ids' in filter ? filter.ids : new Date(this.clock.now().getTime() - filter.olderThanMs)],
+      );
+      const size = this.config.sendBatchSize;
+      const jobs = rows.flatMap((row) => {
+        const batches = [];
+        for (let i = 0; i < row.send_ids.length; i += size) {
+          const sendIds = row.send_ids.slice(i, i + size);
+          batches.push({
+            name: DeliveryJob.Deliver,
+            data: { programId: row.program_id, sendIds } satisfies DeliveryJobPayloads[typeof DeliveryJob.Deliver],
+            opts: { jobId: `deliver.${row.program_id}.o${row.id}.${i / size}`, ...DELIVER_JOB_OPTIONS },
+          });
+        }
+        return batches;
+      });
+      if (jobs.length) await this.queue.addBulk(jobs);
+      return rows.reduce((n, r) => n + r.send_ids.length, 0);
+    });
+  }
+
   /** Re-enqueues sends the queue may have lost (see SendLedgerRepository.stranded). */
   async enqueueStranded(): Promise<number> {
     const stranded = await this.ledger.stranded(this.clock.now(), this.config.sendClaimTimeoutMs);
@@ -181,11 +220,12 @@ export class DispatcherService {
   async reconcile(): Promise<{ dispatched: number; requeued: number; completed: number; cancelled: number }> {
     const undispatched: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM program WHERE state = 'running' AND dispatched_at IS NULL AND dispatch_error IS NULL
-          AND launched_at < $1`,
+          AND launched_at < $1 AND managed_by IS NULL`,
       [new Date(this.clock.now().getTime() - 10_000)],
     );
     for (const { id } of undispatched) await this.requestDispatch(id);
-    const requeued = await this.enqueueStranded();
+    // Automation's sends whose enqueue a crash interrupted (the writer flushes its own rows at once).
+    const requeued = (await this.enqueueStranded()) + (await this.flushOutbox({ olderThanMs: 10_000 }));
     const cancelledRows: { id: string }[] = await this.dataSource.query(
       `SELECT DISTINCT p.id FROM program p JOIN send s ON s.program_id = p.id AND s.state IN ('queued', 'deferred')
         WHERE p.state = 'cancelled'`,
@@ -193,7 +233,7 @@ export class DispatcherService {
     let cancelled = 0;
     for (const { id } of cancelledRows) cancelled += await this.ledger.cancelPending(id);
     const running: { id: string }[] = await this.dataSource.query(
-      `SELECT p.id FROM program p WHERE p.state = 'running' AND p.dispatched_at IS NOT NULL
+      `SELECT p.id FROM program p WHERE p.state = 'running' AND p.dispatched_at IS NOT NULL AND p.managed_by IS NULL
           AND NOT EXISTS (SELECT 1 FROM send s WHERE s.program_id = p.id AND s.state IN ('queued', 'sending', 'deferred'))`,
     );
     let completed = 0;

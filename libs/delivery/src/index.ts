@@ -12,6 +12,6 @@ export { ChannelRegistry } from './channel-registry';
 export type { InboundSmsListener } from './channel-registry';
 export type { InboundSms } from '@closeloop/messaging';
 export { SendLedgerRepository } from './send-ledger.repository';
-export type { BouncedSend, TrackingTarget } from './send-ledger.repository';
+export type { BouncedSend, OriginSend, TrackingTarget } from './send-ledger.repository';
 export * from './dto/delivery.dto';
 export { RateLimiter, KeyedConcurrency } from './rate-limiter';

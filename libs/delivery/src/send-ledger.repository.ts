@@ -49,6 +49,26 @@ export interface Receipt {
   event?: { provider: string; id: string };
 }
 
+/**
+ * A message automation decided to send: a drip step for an enrollment, or a rule's action for a
+ * firing (`originId`, `stepId`), measured in a cell of a program automation keeps.
+ */
+export interface OriginSend {
+  programId: string;
+  cellId: string;
+  responseCode: string;
+  customerId: string;
+  channel: 'email' | 'sms';
+  /** The customer's address on the channel now; null when there is none (the send is written suppressed). */
+  address: string | null;
+  templateCode: string;
+  templateVersion: number;
+  originId: string;
+  stepId: string;
+  /** A holdout member: recorded in contact history as held out, never contacted. */
+  heldOut: boolean;
+}
+
 /** One send as the tracking endpoints see it. */
 export interface TrackingTarget {
   id: string;
@@ -99,12 +119,64 @@ export class SendLedgerRepository {
            JOIN program p ON p.id = lm.program_id
           WHERE lm.program_id = $1
           ORDER BY lm.rank
-         ON CONFLICT (program_id, customer_id) DO NOTHING
+         ON CONFLICT (program_id, customer_id, origin_id, step_id) DO NOTHING
          RETURNING 1)
        SELECT count(*)::int AS n FROM n`,
       [programId, channel, JSON.stringify(pins)],
     );
     return rows[0].n;
+  }
+
+  /**
+   * Sends decided by automation, written in the caller's transaction (with the enrollment moves or the
+   * firing that decided them). The key (program, customer, origin, step) makes a rerun write nothing.
+   * The queued ones go into `delivery_outbox` in the same statement: `DispatcherService.flushOutbox`
+   * enqueues them once the transaction has committed, or the reconcile sweep does after a crash.
+   */
+  async writeOriginSends(
+    m: EntityManager,
+    sends: OriginSend[],
+    now: Date,
+  ): Promise<{ written: number; outbox: string[] }> {
+    if (!sends.length) return { written: 0, outbox: [] };
+    const rows: { written: number; outbox: string[] | null }[] = await m.query(
+      `WITH n AS (
+         INSERT INTO send (program_id, customer_id, cell_id, response_code, channel, address, state, template_code,
+                           template_version, origin_id, step_id, error, finished_at, created_at, updated_at)
+         SELECT r.program_id, r.customer_id, r.cell_id, r.response_code, r.channel, coalesce(r.address, ''),
+                CASE WHEN r.held THEN 'held_out' WHEN r.address IS NULL THEN 'suppressed' ELSE 'queued' END,
+                r.template_code, r.template_version, r.origin_id, r.step_id,
+                CASE WHEN NOT r.held AND r.address IS NULL THEN 'no ' || r.channel || ' address' END,
+                CASE WHEN r.held OR r.address IS NULL THEN $13::timestamptz END, $13, $13
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                       $9::uuid[], $10::text[], $11::bool[], $12::int[])
+                AS r(program_id, customer_id, cell_id, response_code, channel, address, template_code, template_version,
+                     origin_id, step_id, held, ord)
+          ORDER BY r.ord
+         ON CONFLICT (program_id, customer_id, origin_id, step_id) DO NOTHING
+         RETURNING id, program_id, state),
+       o AS (
+         INSERT INTO delivery_outbox (program_id, send_ids, created_at)
+         SELECT program_id, array_agg(id ORDER BY id), $13 FROM n WHERE state = 'queued' GROUP BY program_id
+         RETURNING id)
+       SELECT (SELECT count(*) FROM n)::int AS written, (SELECT array_agg(id::text) FROM o) AS outbox`,
+      [
+        sends.map((x) => x.programId),
+        sends.map((x) => x.customerId),
+        sends.map((x) => x.cellId),
+        sends.map((x) => x.responseCode),
+        sends.map((x) => x.channel),
+        sends.map((x) => x.address),
+        sends.map((x) => x.templateCode),
+        sends.map((x) => x.templateVersion),
+        sends.map((x) => x.originId),
+        sends.map((x) => x.stepId),
+        sends.map((x) => x.heldOut),
+        sends.map((_, i) => i),
+        now,
+      ],
+    );
+    return { written: rows[0].written, outbox: rows[0].outbox ?? [] };
   }
 
   /** Ids of a program's sends still to be delivered, a page at a time in id order. */
@@ -135,7 +207,7 @@ export class SendLedgerRepository {
                  OR (s.state = 'sending' AND s.claimed_at < $3::timestamptz - make_interval(secs => $4::float8 / 1000)))
          RETURNING s.*)
        SELECT s.id, s.program_id, s.channel, s.address, s.attempts, s.possible_duplicate, s.template_version,
-              coalesce(ce.template_code, p.template_code) AS template_code,
+              coalesce(s.template_code, ce.template_code, p.template_code) AS template_code,
               c.consent_email, c.consent_sms, c.erased_at IS NOT NULL AS erased, ${RENDER_COLUMNS}
          FROM claimed s
          JOIN customer c ON c.id = s.customer_id

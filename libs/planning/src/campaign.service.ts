@@ -117,6 +117,13 @@ export class CampaignService {
         const names = live.map((p) => `${p.code} (${p.state})`).join(', ');
         throw new ConflictError(`campaign ${c.code} cannot be deleted: programs have left draft: ${names}`);
       }
+      const drips: { code: string }[] = await m.query(`SELECT code FROM drip WHERE campaign_id = $1 ORDER BY code`, [
+        c.id,
+      ]);
+      if (drips.length) {
+        const names = drips.map((d) => d.code).join(', ');
+        throw new ConflictError(`campaign ${c.code} cannot be deleted: drips belong to it: ${names}`);
+      }
       // Target list members have no foreign key (for list build speed): they go explicitly.
       await m.query(`DELETE FROM list_member WHERE program_id IN (SELECT id FROM program WHERE campaign_id = $1)`, [
         c.id,

@@ -2,6 +2,7 @@ export { PlanningModule } from './planning.module';
 export { CampaignService, mapCampaign } from './campaign.service';
 export { OfferService, mapOffer } from './offer.service';
 export { ProgramService } from './program.service';
+export type { ManagedProgram, ManagedProgramSpec } from './program.service';
 export { CLOCK, PROGRAM_STATE_LISTENERS } from './launch';
 export type { LaunchCandidate, ProgramStateListener } from './launch';
 export * from './dto/common.dto';

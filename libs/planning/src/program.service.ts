@@ -68,8 +68,17 @@ export class ProgramService {
     @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
     @Optional()
     @Inject(PROGRAM_STATE_LISTENERS)
-    private readonly listeners: ProgramStateListener[] = [],
-  ) {}
+    listeners: ProgramStateListener[] = [],
+  ) {
+    this.listeners = [...listeners];
+  }
+
+  private readonly listeners: ProgramStateListener[];
+
+  /** A lib that follows program states without planning knowing it (automation, for the programs it keeps). */
+  addStateListener(listener: ProgramStateListener): void {
+    this.listeners.push(listener);
+  }
 
   async create(actor: Actor, campaignRef: string, input: CreateProgramDto): Promise<ProgramView> {
     const code = validateCode(input.code, 'code');
@@ -145,6 +154,7 @@ export class ProgramService {
   async update(actor: Actor, ref: string, input: UpdateProgramDto): Promise<ProgramView> {
     const id = await this.dataSource.transaction(async (m) => {
       const p = await this.find(m, ref, true);
+      assertNotManaged(p);
       const state = p.state as ProgramState;
       for (const field of DETAIL_FIELDS) {
         if (input[field] !== undefined) assertEditable(state, 'details', field);
@@ -200,6 +210,7 @@ export class ProgramService {
   async remove(actor: Actor, ref: string): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const p = await this.find(m, ref, true);
+      assertNotManaged(p);
       if (!programEditPolicy(p.state as ProgramState).deletable) {
         throw new ConflictError(`program ${p.code} is ${p.state}: only a draft can be deleted (cancel it instead)`);
       }
@@ -224,44 +235,158 @@ export class ProgramService {
     action: ProgramAction,
     options: { scheduledAt?: string } = {},
   ): Promise<ProgramView> {
-    const { program } = await this.dataSource.transaction(async (m) => {
-      const p = await this.find(m, ref, true);
-      const from = p.state as ProgramState;
-      const to = nextProgramState(from, action);
-      const now = this.clock.now();
-      if (action === 'schedule') {
-        const at = toDate(options.scheduledAt) ?? p.scheduledAt;
-        if (!at) throw new ValidationError('scheduledAt is required to schedule a program', 'scheduledAt');
-        this.assertFuture(at);
-        p.scheduledAt = at;
-      }
-      if (action === 'schedule' || (action === 'launch' && from === 'draft')) {
-        const cells = await m.find(CellEntity, { where: { programId: p.id } });
-        const check = checkLaunchableCells(
-          cells.map((c) => ({ code: c.code, weight: Number(c.weight), isControl: c.isControl })),
-        );
-        if (!check.ok) throw new ConflictError(`program ${p.code} cannot ${action}: ${check.reason}`);
-        for (const listener of this.listeners) {
-          await listener.assertLaunchable?.(p, [...new Set(cells.map((c) => c.templateCode))], m);
-        }
-      }
-      if (action === 'launch') p.launchedAt = now;
-      if (to === 'completed' || to === 'cancelled') p.endedAt = now;
-      p.state = to;
-      p.updatedAt = now;
-      await m.save(ProgramEntity, p);
-      await this.audit.record(m, actor, {
-        action: `program.${action}`,
-        entityType: 'program',
-        entityId: p.id,
-        entityCode: p.code,
-        changes: { from, to, ...(action === 'schedule' ? { scheduledAt: iso(p.scheduledAt) } : {}) },
-      });
-      return { program: p };
-    });
+    const program = await this.dataSource.transaction((m) => this.applyTransition(m, actor, ref, action, options));
     const [view] = await this.views(this.dataSource.manager, [program]);
     await this.notify(view, action, actor);
     return view;
+  }
+
+  /**
+   * A state change inside the caller's transaction (automation changes a drip and its programs in
+   * one); the caller tells the listeners with `notifyStateChange` once it has committed.
+   */
+  async applyTransition(
+    m: EntityManager,
+    actor: Actor,
+    ref: string,
+    action: ProgramAction,
+    options: { scheduledAt?: string } = {},
+  ): Promise<ProgramEntity> {
+    const p = await this.find(m, ref, true);
+    // Programs automation keeps move with their drip or rule; the system (a complaint guard) may still pause one.
+    if (p.managedBy && actor.keyId !== null) assertNotManaged(p);
+    const from = p.state as ProgramState;
+    const to = nextProgramState(from, action);
+    const now = this.clock.now();
+    if (action === 'schedule') {
+      const at = toDate(options.scheduledAt) ?? p.scheduledAt;
+      if (!at) throw new ValidationError('scheduledAt is required to schedule a program', 'scheduledAt');
+      this.assertFuture(at);
+      p.scheduledAt = at;
+    }
+    if (action === 'schedule' || (action === 'launch' && from === 'draft')) {
+      const cells = await m.find(CellEntity, { where: { programId: p.id } });
+      const check = checkLaunchableCells(
+        cells.map((c) => ({ code: c.code, weight: Number(c.weight), isControl: c.isControl })),
+      );
+      if (!check.ok) throw new ConflictError(`program ${p.code} cannot ${action}: ${check.reason}`);
+      for (const listener of this.listeners) {
+        await listener.assertLaunchable?.(p, [...new Set(cells.map((c) => c.templateCode))], m);
+      }
+    }
+    if (action === 'launch') p.launchedAt = now;
+    if (to === 'completed' || to === 'cancelled') p.endedAt = now;
+    p.state = to;
+    p.updatedAt = now;
+    await m.save(ProgramEntity, p);
+    await this.audit.record(m, actor, {
+      action: `program.${action}`,
+      entityType: 'program',
+      entityId: p.id,
+      entityCode: p.code,
+      changes: { from, to, ...(action === 'schedule' ? { scheduledAt: iso(p.scheduledAt) } : {}) },
+    });
+    return p;
+  }
+
+  /** Tells the listeners about changes made with `applyTransition`, after their transaction committed. */
+  async notifyStateChange(programs: ProgramEntity[], action: ProgramAction, actor: Actor): Promise<void> {
+    for (const view of await this.views(this.dataSource.manager, programs)) await this.notify(view, action, actor);
+  }
+
+  /**
+   * The program (and its cells) that automation keeps to measure a drip, one of its splits, or a rule,
+   * in the caller's transaction: created running the first time, its cells added or renamed and
+   * re-weighted later (a cell's control flag is checked by the caller; cells are never removed, so
+   * history keeps its cells). Response codes come from the same never-reused registry as every cell's.
+   */
+  async ensureManaged(m: EntityManager, actor: Actor, spec: ManagedProgramSpec): Promise<ManagedProgram> {
+    const now = this.clock.now();
+    let program = await m.findOne(ProgramEntity, { where: { managedId: spec.managedId, code: spec.code } });
+    if (!program) {
+      await assertCodeFree(m, ProgramEntity, 'program', spec.code);
+      program = m.create(ProgramEntity, {
+        campaignId: spec.campaignId,
+        code: spec.code,
+        name: spec.name,
+        description: spec.description,
+        channel: spec.channel,
+        state: 'running',
+        segmentCode: null,
+        templateCode: null,
+        offerId: spec.offerId,
+        scheduledAt: null,
+        attributionWindowDays: spec.attributionWindowDays,
+        sampleSize: null,
+        samplePercent: null,
+        seed: null,
+        launchedAt: now,
+        endedAt: null,
+        managedBy: spec.managedBy,
+        managedId: spec.managedId,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await m.insert(ProgramEntity, program);
+      await this.audit.record(m, actor, {
+        action: 'program.create',
+        entityType: 'program',
+        entityId: program.id,
+        entityCode: program.code,
+        changes: { managedBy: spec.managedBy, name: spec.name, channel: spec.channel },
+      });
+    } else {
+      program.name = spec.name;
+      program.description = spec.description;
+      program.channel = spec.channel;
+      program.campaignId = spec.campaignId;
+      program.offerId = spec.offerId;
+      program.attributionWindowDays = spec.attributionWindowDays;
+      program.updatedAt = now;
+      await m.save(ProgramEntity, program);
+    }
+    const existing = await m.find(CellEntity, { where: { programId: program.id }, order: { position: 'ASC' } });
+    const byCode = new Map(existing.map((c) => [c.code.toLowerCase(), c]));
+    let position = existing.length ? existing[existing.length - 1].position + 1 : 0;
+    for (const [i, input] of spec.cells.entries()) {
+      const offerId = input.offer ? (await this.offers.resolveReference(m, input.offer, `cells[${i}].offer`)).id : null;
+      const cell = byCode.get(input.code.toLowerCase());
+      if (cell) {
+        cell.name = input.name;
+        cell.weight = String(input.weight);
+        cell.offerId = offerId;
+        cell.updatedAt = now;
+        await m.save(CellEntity, cell);
+        continue;
+      }
+      const created = await this.insertCell(
+        m,
+        program,
+        {
+          code: input.code,
+          name: input.name,
+          weight: input.weight,
+          isControl: input.isControl,
+          responseCode: input.responseCode ?? undefined,
+          offer: input.offer ?? undefined,
+        },
+        position++,
+        spec.cellPath(i),
+        { generatedCode: input.code.includes(':') },
+      );
+      byCode.set(created.code.toLowerCase(), created);
+    }
+    return {
+      id: program.id,
+      code: program.code,
+      state: program.state as ProgramState,
+      cells: new Map(
+        [...byCode.values()].map((c) => [
+          c.code.toLowerCase(),
+          { id: c.id, code: c.code, responseCode: c.responseCode, isControl: c.isControl },
+        ]),
+      ),
+    };
   }
 
   /**
@@ -297,6 +422,7 @@ export class ProgramService {
   async addCell(actor: Actor, programRef: string, input: CreateCellDto): Promise<CellView> {
     const cellId = await this.dataSource.transaction(async (m) => {
       const p = await this.find(m, programRef, true);
+      assertNotManaged(p);
       assertEditable(p.state as ProgramState, 'cells', 'cells');
       const existing = await m.find(CellEntity, { where: { programId: p.id }, order: { position: 'ASC' } });
       if (existing.length >= MAX_CELLS) {
@@ -321,6 +447,7 @@ export class ProgramService {
     const cellId = await this.dataSource.transaction(async (m) => {
       const cell = await this.findCell(m, ref);
       const p = await this.find(m, cell.programId, true);
+      assertNotManaged(p);
       assertEditable(p.state as ProgramState, 'cells', 'cells');
       for (const field of ['name', 'weight', 'isControl'] as const) {
         if (input[field] === null) throw new ValidationError(`${field} cannot be empty`, field);
@@ -351,6 +478,7 @@ export class ProgramService {
     await this.dataSource.transaction(async (m) => {
       const cell = await this.findCell(m, ref);
       const p = await this.find(m, cell.programId, true);
+      assertNotManaged(p);
       assertEditable(p.state as ProgramState, 'cells', 'cells');
       await this.invalidateList(m, p.id);
       await m.delete(CellEntity, { id: cell.id });
@@ -383,9 +511,11 @@ export class ProgramService {
     input: CreateCellDto,
     position: number,
     path: string,
+    options: { generatedCode?: boolean } = {},
   ): Promise<CellEntity> {
     const at = (field: string) => (path ? `${path}.${field}` : field);
-    const code = validateCode(input.code, at('code'));
+    // Codes automation makes for its programs' cells ("drip:WELCOME") may hold ':' (so no user's code can be one).
+    const code = options.generatedCode ? input.code : validateCode(input.code, at('code'));
     const weight = validateWeight(input.weight, at('weight'));
     await assertCodeFree(m, CellEntity, 'cell', code);
     const offerId = input.offer ? (await this.offers.resolveReference(m, input.offer, at('offer'))).id : null;
@@ -464,7 +594,7 @@ export class ProgramService {
     const ids = programs.map((p) => p.id);
     const campaigns: { id: string; code: string }[] = await m.query(
       'SELECT id, code FROM campaign WHERE id = ANY($1)',
-      [[...new Set(programs.map((p) => p.campaignId))]],
+      [[...new Set(programs.map((p) => p.campaignId).filter((id): id is string => !!id))]],
     );
     const cells: (CellEntity & { offer_code: string | null })[] = await m.query(
       `SELECT c.id, c.program_id AS "programId", c.code, c.name, c.weight, c.is_control AS "isControl",
@@ -500,7 +630,8 @@ export class ProgramService {
         code: p.code,
         name: p.name,
         description: p.description,
-        campaign: { id: p.campaignId, code: campaignCode.get(p.campaignId) ?? '' },
+        campaign: p.campaignId ? { id: p.campaignId, code: campaignCode.get(p.campaignId) ?? '' } : null,
+        managedBy: p.managedBy ? { type: p.managedBy, id: p.managedId! } : null,
         channel: p.channel as Channel,
         state: p.state as ProgramState,
         segment: p.segmentCode,
@@ -525,6 +656,45 @@ export class ProgramService {
       };
     });
   }
+}
+
+/** Programs automation keeps change only through their drip or rule. */
+function assertNotManaged(p: ProgramEntity): void {
+  if (!p.managedBy) return;
+  const route = p.managedBy === 'drip' ? '/v1/drips' : '/v1/rules';
+  throw new ConflictError(
+    `program ${p.code} is kept by automation to measure a ${p.managedBy}: change the ${p.managedBy} instead (${route})`,
+  );
+}
+
+export interface ManagedProgramSpec {
+  managedBy: 'drip' | 'rule';
+  managedId: string;
+  code: string;
+  name: string;
+  description: string | null;
+  channel: Channel;
+  campaignId: string | null;
+  offerId: string | null;
+  attributionWindowDays: number;
+  cells: {
+    code: string;
+    name: string;
+    weight: number;
+    isControl: boolean;
+    responseCode?: string | null;
+    offer?: string | null;
+  }[];
+  /** How an error names the i-th cell (e.g. `steps[3].cells[1]`). */
+  cellPath(i: number): string;
+}
+
+export interface ManagedProgram {
+  id: string;
+  code: string;
+  state: ProgramState;
+  /** By lower-cased cell code. */
+  cells: Map<string, { id: string; code: string; responseCode: string; isControl: boolean }>;
 }
 
 function checkSample(sample: { size?: number; percent?: number } | null | undefined) {

@@ -18,12 +18,15 @@ interface Resolved {
   cellId: string | null;
   programCode: string | null;
   cellCode: string | null;
+  /** The send credited (last touch); by response code, the customer's latest send in that cell, if any. */
+  sendId: string | null;
   attribution: ResponseView['attribution'];
 }
 
 type View = Omit<ResponseView, 'duplicate'>;
 
 interface TouchRow extends Touch {
+  sendId: string;
   customerId: string;
   offerId: string | null;
   programCode: string;
@@ -195,13 +198,16 @@ export class ConversionService {
     });
     const touchRows: TouchRow[] = (
       await this.dataSource.query(
-        `SELECT s.customer_id AS "customerId", s.program_id AS "programId", s.cell_id AS "cellId",
+        // A held-out member's touch is when a message would have gone: the program's launch, or for a
+        // drip or rule (origin_id) the moment its send was written.
+        `SELECT s.id AS "sendId", s.customer_id AS "customerId", s.program_id AS "programId", s.cell_id AS "cellId",
                 s.response_code AS "responseCode", ce.is_control AS "isControl",
-                coalesce(s.sent_at, p.launched_at) AS at, p.attribution_window_days AS "windowDays",
+                coalesce(s.sent_at, CASE WHEN s.origin_id IS NOT NULL THEN s.created_at END, p.launched_at) AS at,
+                p.attribution_window_days AS "windowDays",
                 coalesce(ce.offer_id, p.offer_id) AS "offerId", p.code AS "programCode", ce.code AS "cellCode"
            FROM send s JOIN program p ON p.id = s.program_id JOIN cell ce ON ce.id = s.cell_id
           WHERE s.customer_id = ANY($1::uuid[]) AND s.state <> 'cancelled'
-            AND coalesce(s.sent_at, p.launched_at) IS NOT NULL`,
+            AND coalesce(s.sent_at, CASE WHEN s.origin_id IS NOT NULL THEN s.created_at END, p.launched_at) IS NOT NULL`,
         [[...customerOf.values()]],
       )
     ).map((t: TouchRow) => ({ ...t, at: new Date(t.at) }));
@@ -216,7 +222,12 @@ export class ConversionService {
       const code = input.responseCode?.trim().toUpperCase() ?? null;
       const cell = code ? cellOf.get(code) : undefined;
       if (cell) {
+        const occurred = new Date(input.occurredAt).getTime();
+        const inCell = (touchesOf.get(customerId) ?? [])
+          .filter((t) => t.cellId === cell.id && t.at.getTime() <= occurred)
+          .sort((a, b) => b.at.getTime() - a.at.getTime());
         return {
+          sendId: inCell[0]?.sendId ?? null,
           input,
           key: keys[i],
           customerId,
@@ -244,6 +255,7 @@ export class ConversionService {
         attribution = touch ? 'window' : 'none';
       }
       return {
+        sendId: touch?.sendId ?? null,
         input,
         key: keys[i],
         customerId,
@@ -267,13 +279,13 @@ export class ConversionService {
       currency: string | null;
     }[] = await this.dataSource.query(
       `INSERT INTO response (customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency,
-                             idempotency_key, source, detail)
+                             idempotency_key, source, detail, send_id)
        SELECT customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency, idempotency_key,
-              $10::text, jsonb_build_object('attribution', attribution)
+              $10::text, jsonb_build_object('attribution', attribution), send_id
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[],
-                     $8::text[], $9::text[], $11::text[])
+                     $8::text[], $9::text[], $11::text[], $12::uuid[])
               AS r(customer_id, program_id, cell_id, response_code, type, occurred_at, value, currency,
-                   idempotency_key, attribution)
+                   idempotency_key, attribution, send_id)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id::text, idempotency_key, occurred_at, value, currency`,
       [
@@ -288,6 +300,7 @@ export class ConversionService {
         rows.map((r) => r.key),
         source,
         rows.map((r) => r.attribution),
+        rows.map((r) => r.sendId),
       ],
     );
     const byKey = new Map(rows.map((r) => [r.key, r]));

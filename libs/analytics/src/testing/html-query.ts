@@ -27,3 +27,16 @@ export function expectSelfContainedPage(html: string): void {
   expect(html).not.toMatch(/https?:\/\//i);
   expect(html).not.toMatch(/<link|@import|url\(|<iframe|<img|\son[a-z]+=/i);
 }
+
+/** The inner markup of each `<td>` of the table row whose opening tag is `rowTag` (e.g. `<tr data-step="x">`). */
+export function rowCells(html: string, rowTag: string): string[] {
+  const start = html.indexOf(rowTag);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const row = html.slice(start, html.indexOf('</tr>', start));
+  return [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]);
+}
+
+/** The page header's facts, as [label, value] pairs (markup as written). */
+export function factsOf(html: string): [string, string][] {
+  return [...html.matchAll(/<div><dt>([\s\S]*?)<\/dt><dd>([\s\S]*?)<\/dd><\/div>/g)].map((m) => [m[1], m[2]]);
+}

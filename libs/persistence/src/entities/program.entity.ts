@@ -3,7 +3,8 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 @Entity('program')
 export class ProgramEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
-  @Column('uuid') campaignId!: string;
+  /** Null only for programs automation keeps for a drip or a rule that has no campaign. */
+  @Column('uuid', { nullable: true }) campaignId!: string | null;
   @Column('text') code!: string;
   @Column('text') name!: string;
   @Column('text', { nullable: true }) description!: string | null;
@@ -20,6 +21,9 @@ export class ProgramEntity {
   @Column('int', { nullable: true }) seed!: number | null;
   @Column('timestamptz', { nullable: true }) launchedAt!: Date | null;
   @Column('timestamptz', { nullable: true }) endedAt!: Date | null;
+  /** Programs automation keeps to measure a drip, a drip's split or a rule: changed only through them. */
+  @Column('text', { nullable: true }) managedBy!: 'drip' | 'rule' | null;
+  @Column('uuid', { nullable: true }) managedId!: string | null;
   @Column('timestamptz') createdAt!: Date;
   @Column('timestamptz') updatedAt!: Date;
 }

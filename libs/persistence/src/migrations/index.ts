@@ -6,6 +6,7 @@ import { ListMemberRankKey1764400000000 } from './1764400000000-list-member-rank
 import { Delivery1764500000000 } from './1764500000000-delivery';
 import { Tracking1764600000000 } from './1764600000000-tracking';
 import { ReportCounters1764700000000 } from './1764700000000-report-counters';
+import { Automation1764800000000 } from './1764800000000-automation';
 
 /** Every migration, in order. Listed explicitly (not globbed) so builds and tests agree. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Delivery1764500000000,
   Tracking1764600000000,
   ReportCounters1764700000000,
+  Automation1764800000000,
 ];

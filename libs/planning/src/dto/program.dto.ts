@@ -183,6 +183,11 @@ export class RefView {
   @ApiProperty() code!: string;
 }
 
+export class ManagedByView {
+  @ApiProperty({ enum: ['drip', 'rule'] }) type!: 'drip' | 'rule';
+  @ApiProperty({ description: 'the drip or rule id' }) id!: string;
+}
+
 export class CellView {
   @ApiProperty() id!: string;
   @ApiProperty() code!: string;
@@ -214,7 +219,14 @@ export class ProgramView {
   @ApiProperty() code!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ type: String, nullable: true }) description!: string | null;
-  @ApiProperty({ type: RefView }) campaign!: { id: string; code: string };
+  @ApiProperty({ type: RefView, nullable: true, description: 'null for a program automation keeps without a campaign' })
+  campaign!: { id: string; code: string } | null;
+  @ApiProperty({
+    type: ManagedByView,
+    nullable: true,
+    description: 'set when automation keeps the program to measure a drip, a split of a drip, or a rule',
+  })
+  managedBy!: { type: 'drip' | 'rule'; id: string } | null;
   @ApiProperty({ enum: CHANNELS }) channel!: Channel;
   @ApiProperty({ enum: PROGRAM_STATES }) state!: ProgramState;
   @ApiProperty({ type: String, nullable: true }) segment!: string | null;
