@@ -64,6 +64,7 @@ export async function readMessage(message: SinkMessage) {
     subject: mail.subject ?? '',
     open: /\/t\/o\/[A-Za-z0-9_-]+/.exec(html)?.[0] ?? null,
     clicks: [...html.matchAll(/\/t\/c\/[A-Za-z0-9_-]+/g)].map((x) => x[0]),
-    headers: mail.headers,
+    /** The one-click unsubscribe path of the List-Unsubscribe header. */
+    unsubscribe: /^List-Unsubscribe: <https?:\/\/[^/]+(\/u\/[^>]+)>/m.exec(message.raw.toString('latin1'))?.[1] ?? null,
   };
 }

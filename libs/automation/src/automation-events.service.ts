@@ -218,10 +218,11 @@ export class AutomationEvents {
       if (!ofType.length) continue;
       for (const drip of drips) {
         const found: { id: string; customer_id: string }[] = await m.query(
-          `SELECT DISTINCT e.id, e.customer_id FROM drip_enrollment e
-             JOIN unnest($1::uuid[], $2::timestamptz[]) AS x(customer_id, at) ON x.customer_id = e.customer_id
-            WHERE e.drip_id = $3 AND e.version = ANY($4::int[]) AND e.state = 'active' AND e.entered_at < x.at
-            ORDER BY e.id FOR UPDATE OF e`,
+          `SELECT e.id, e.customer_id FROM drip_enrollment e
+            WHERE e.customer_id = ANY($1::uuid[]) AND e.drip_id = $3 AND e.version = ANY($4::int[]) AND e.state = 'active'
+              AND EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::timestamptz[]) AS x(customer_id, at)
+                           WHERE x.customer_id = e.customer_id AND e.entered_at < x.at)
+            ORDER BY e.id FOR UPDATE`,
           [ofType.map((e) => e.customerId), ofType.map((e) => e.occurredAt), drip.dripId, drip.versions],
         );
         if (!found.length) continue;

@@ -312,7 +312,7 @@ function validateStep(
       onlyKeys(raw, ['id', 'type', 'if', 'then', 'else'], at, name);
       if (raw.if === undefined) throw new ValidationError(`${name} needs a condition (if)`, `${at}.if`);
       const leaves = { n: 0 };
-      const condition = validateCondition(raw.if, `${at}.if`, name, i, ids, leaves, 0);
+      const condition = validateCondition(raw.if, 'if', at, name, i, ids, leaves, 0);
       return {
         id,
         type: 'branch',
@@ -419,75 +419,63 @@ export function validateAttributeSet(
   return out;
 }
 
+/**
+ * `rel` is the path inside the step (`if.all[1].opened`): messages read `steps[2] (branch "b1").if...`,
+ * the error's field is the full path.
+ */
 function validateCondition(
   input: unknown,
-  at: string,
+  rel: string,
+  stepAt: string,
   name: string,
   index: number,
   ids: Map<string, StepRef>,
   leaves: { n: number },
   depth: number,
 ): BranchCondition {
-  if (depth > 8) throw new ValidationError(`${name}: the condition nests deeper than 8 levels`, at);
+  const at = `${stepAt}.${rel}`;
+  const fail = (path: string, message: string) =>
+    new ValidationError(`${name}.${path} ${message}`, `${stepAt}.${path}`);
+  if (depth > 8) throw fail(rel, 'nests deeper than 8 levels');
   if (!isObject(input) || Object.keys(input).length !== 1) {
-    throw new ValidationError(
-      `${name}: ${at} must be one of all, any, not, opened, clicked, purchased or criteria`,
-      at,
-    );
+    throw fail(rel, 'must be one of all, any, not, opened, clicked, purchased or criteria');
   }
   const [key] = Object.keys(input);
   const value = input[key];
-  const sub = (v: unknown, p: string) => validateCondition(v, p, name, index, ids, leaves, depth + 1);
+  const sub = (v: unknown, p: string) => validateCondition(v, p, stepAt, name, index, ids, leaves, depth + 1);
   if (key === 'all' || key === 'any') {
-    if (!Array.isArray(value) || value.length === 0) {
-      throw new ValidationError(`${name}: ${at}.${key} must be a non-empty array`, `${at}.${key}`);
-    }
-    const list = value.map((v, i) => sub(v, `${at}.${key}[${i}]`));
+    if (!Array.isArray(value) || value.length === 0) throw fail(`${rel}.${key}`, 'must be a non-empty array');
+    const list = value.map((v, i) => sub(v, `${rel}.${key}[${i}]`));
     return key === 'all' ? { all: list } : { any: list };
   }
-  if (key === 'not') return { not: sub(value, `${at}.not`) };
-  if (++leaves.n > MAX_CONDITION_LEAVES) {
-    throw new ValidationError(`${name}: a condition has at most ${MAX_CONDITION_LEAVES} tests`, at);
-  }
-  const within = (v: unknown, p: string) => (v === undefined || v === null ? null : durationText(v, p));
+  if (key === 'not') return { not: sub(value, `${rel}.not`) };
+  if (++leaves.n > MAX_CONDITION_LEAVES) throw fail(rel, `has more than ${MAX_CONDITION_LEAVES} tests`);
+  const within = (v: unknown, p: string) => (v === undefined || v === null ? null : durationText(v, `${stepAt}.${p}`));
   switch (key) {
     case 'opened':
     case 'clicked': {
       const spec = typeof value === 'string' ? { step: value } : value;
       if (!isObject(spec) || typeof spec.step !== 'string') {
-        throw new ValidationError(
-          `${name}: ${at}.${key} must name an earlier send step, e.g. { "step": "s1", "within": "P2D" }`,
-          `${at}.${key}`,
-        );
+        throw fail(`${rel}.${key}`, 'must name an earlier send step, e.g. { "step": "s1", "within": "P2D" }');
       }
       onlyKeys(spec, ['step', 'within'], `${at}.${key}`, name);
       const ref = ids.get(spec.step.toLowerCase());
       if (!ref || ref.type !== 'send' || ref.index >= index) {
-        throw new ValidationError(
-          `${name}: ${at}.${key}.step "${spec.step}" is not a send step before this branch`,
-          `${at}.${key}.step`,
-        );
+        throw fail(`${rel}.${key}.step`, `"${spec.step}" is not a send step before this branch`);
       }
-      const leaf = { step: spec.step, within: within(spec.within, `${at}.${key}.within`) };
-      return key === 'opened'
-        ? { opened: leaf.step, within: leaf.within }
-        : { clicked: leaf.step, within: leaf.within };
+      const w = within(spec.within, `${rel}.${key}.within`);
+      return key === 'opened' ? { opened: spec.step, within: w } : { clicked: spec.step, within: w };
     }
     case 'purchased': {
       if (value === true) return { purchased: { within: null } };
-      if (!isObject(value)) {
-        throw new ValidationError(`${name}: ${at}.purchased must be true or { "within": "P7D" }`, `${at}.purchased`);
-      }
+      if (!isObject(value)) throw fail(`${rel}.purchased`, 'must be true or { "within": "P7D" }');
       onlyKeys(value, ['within'], `${at}.purchased`, name);
-      return { purchased: { within: within(value.within, `${at}.purchased.within`) } };
+      return { purchased: { within: within(value.within, `${rel}.purchased.within`) } };
     }
     case 'criteria':
       return { criteria: validateCriteria(value, `${at}.criteria`) };
     default:
-      throw new ValidationError(
-        `${name}: ${at}.${key} is not a condition (use all, any, not, opened, clicked, purchased or criteria)`,
-        `${at}.${key}`,
-      );
+      throw fail(`${rel}.${key}`, 'is not a condition (use all, any, not, opened, clicked, purchased or criteria)');
   }
 }
 
