@@ -200,17 +200,18 @@ export class CustomerService {
     for (const u of updates) merged.set(u.customerId, { ...(merged.get(u.customerId) ?? {}), ...u.set });
     const ids = [...merged.keys()].sort();
     const rows: { id: string; before: Record<string, unknown>; after: Record<string, unknown> }[] = await m.query(
+      // The row as it was comes from a self-join read at the statement's snapshot (a CTE reading the
+      // table after the UPDATE would skip the rows the same statement changed).
       `WITH x AS (
-         SELECT x.id, x.sets,
-                ARRAY(SELECT jsonb_array_elements_text(x.removes)) AS removes
+         SELECT x.id, x.sets, ARRAY(SELECT jsonb_array_elements_text(x.removes)) AS removes
            FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[]) AS x(id, sets, removes)),
-       old AS (
-         SELECT c.id, c.attributes FROM customer c JOIN x ON x.id = c.id WHERE c.erased_at IS NULL ORDER BY c.id FOR UPDATE),
        upd AS (
          UPDATE customer c SET attributes = (c.attributes || x.sets) - x.removes, updated_at = $4
-           FROM x WHERE c.id = x.id AND c.erased_at IS NULL AND (c.attributes || x.sets) - x.removes <> c.attributes
-         RETURNING c.id, c.attributes)
-       SELECT upd.id, old.attributes AS before, upd.attributes AS after FROM upd JOIN old ON old.id = upd.id`,
+           FROM x, customer old
+          WHERE c.id = x.id AND old.id = c.id AND c.erased_at IS NULL
+            AND (c.attributes || x.sets) - x.removes <> c.attributes
+         RETURNING c.id, old.attributes AS before, c.attributes AS after)
+       SELECT id, before, after FROM upd`,
       [
         ids,
         ids.map((id) =>

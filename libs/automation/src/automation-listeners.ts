@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DripDefinition, ReentryPolicy, RuleDefinition } from '@closeloop/core';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 export interface RuleListener {
   id: string;
@@ -31,27 +31,40 @@ export interface Listeners {
   types: Set<string>;
 }
 
-/** How long a process trusts what it read: a rule saved in another process applies within this. */
-const TTL_MS = 1_000;
+/** The `setting` row whose value every rule or drip write bumps in its own transaction. */
+const STAMP = 'automation-listeners';
 
 /**
- * The event listeners, read once a second at most (events come in bursts; rules and drips rarely
- * change). A write in this process invalidates at once.
+ * The event listeners, loaded again only when a rule or a drip changed: every such write bumps a
+ * stamp in its transaction, and each read compares the stamp (one primary-key lookup), so a rule
+ * saved in one process applies to the next event in every other, with no delay and no polling.
  */
 @Injectable()
 export class AutomationListeners {
-  private cached: { at: number; value: Promise<Listeners> } | null = null;
+  private cached: { stamp: string; value: Promise<Listeners> } | null = null;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  invalidate(): void {
+  /** Marks the listeners changed, in the transaction of the write that changes them. */
+  async bump(m: EntityManager, actor: string): Promise<void> {
+    await m.query(
+      `INSERT INTO setting (key, value, updated_by) VALUES ($1, '1'::jsonb, $2)
+       ON CONFLICT (key) DO UPDATE SET value = to_jsonb((setting.value #>> '{}')::bigint + 1), updated_by = $2,
+              updated_at = now()`,
+      [STAMP, actor],
+    );
     this.cached = null;
   }
 
-  get(): Promise<Listeners> {
-    if (!this.cached || Date.now() - this.cached.at > TTL_MS) {
+  async get(): Promise<Listeners> {
+    const rows: { stamp: string }[] = await this.dataSource.query(
+      `SELECT value #>> '{}' AS stamp FROM setting WHERE key = $1`,
+      [STAMP],
+    );
+    const stamp = rows[0]?.stamp ?? '0';
+    if (!this.cached || this.cached.stamp !== stamp) {
       const value = this.load();
-      this.cached = { at: Date.now(), value };
+      this.cached = { stamp, value };
       value.catch(() => (this.cached = null));
     }
     return this.cached.value;

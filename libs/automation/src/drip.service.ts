@@ -121,6 +121,7 @@ export class DripService {
          VALUES ($1, 1, $2, $3, $4, $5)`,
         [rows[0].id, JSON.stringify(definition), channels, actor.name, now],
       );
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: 'drip.create',
         entityType: 'drip',
@@ -198,6 +199,7 @@ export class DripService {
           changes = { ...changes, version: next };
         }
       }
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: 'drip.update',
         entityType: 'drip',
@@ -207,7 +209,6 @@ export class DripService {
       });
       return drip.id;
     });
-    this.listeners.invalidate();
     return this.get(id);
   }
 
@@ -253,6 +254,7 @@ export class DripService {
           WHERE id = $1`,
         [drip.id, to, now],
       );
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: `drip.${action}`,
         entityType: 'drip',
@@ -262,7 +264,6 @@ export class DripService {
       });
       return { id: drip.id, seedSegment };
     });
-    this.listeners.invalidate();
     for (const { programs, action: a } of moved) await this.programs.notifyStateChange(programs, a, AUTOMATION);
     if (seedSegment) await this.seedSegmentMembers(id);
     if (action === 'activate') await this.events.kick();

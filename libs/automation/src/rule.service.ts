@@ -92,6 +92,7 @@ export class RuleService {
           throw isUniqueViolation(e) ? new ConflictError(`rule code "${code}" is already taken`) : e;
         });
       await this.keepProgram(m, actor, { id: rows[0].id, code, name: input.name.trim() }, definition);
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: 'rule.create',
         entityType: 'rule',
@@ -101,7 +102,6 @@ export class RuleService {
       });
       return rows[0].id;
     });
-    this.listeners.invalidate();
     return this.get(id);
   }
 
@@ -132,6 +132,7 @@ export class RuleService {
         ],
       );
       await this.keepProgram(m, actor, { id: rule.id, code: rule.code, name }, definition);
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: 'rule.update',
         entityType: 'rule',
@@ -141,7 +142,6 @@ export class RuleService {
       });
       return rule.id;
     });
-    this.listeners.invalidate();
     return this.get(id);
   }
 
@@ -160,6 +160,7 @@ export class RuleService {
           resumed.push(rule.program_id);
         }
       }
+      await this.listeners.bump(m, actor.name);
       await this.audit.record(m, actor, {
         action: state === 'active' ? 'rule.activate' : 'rule.pause',
         entityType: 'rule',
@@ -177,7 +178,6 @@ export class RuleService {
         await this.programs.notifyStateChange([entity], 'resume', systemActor('automation'));
       }
     }
-    this.listeners.invalidate();
     return this.get(id);
   }
 
