@@ -73,6 +73,23 @@ const EXPECTED: Record<string, Role[]> = {
   'GET /v1/programs/{id}/report': ALL,
   'POST /v1/plan/sample-size': ALL,
   'GET /v1/scorecard': ALL,
+  'POST /v1/drips': WRITE,
+  'GET /v1/drips': ALL,
+  'GET /v1/drips/{id}': ALL,
+  'PATCH /v1/drips/{id}': WRITE,
+  'POST /v1/drips/{id}/activate': WRITE,
+  'POST /v1/drips/{id}/pause': WRITE,
+  'POST /v1/drips/{id}/archive': WRITE,
+  'POST /v1/drips/{id}/enroll': WRITE,
+  'GET /v1/drips/{id}/report': ALL,
+  'POST /v1/events': WRITE,
+  'POST /v1/rules': WRITE,
+  'GET /v1/rules': ALL,
+  'GET /v1/rules/{id}': ALL,
+  'PATCH /v1/rules/{id}': WRITE,
+  'POST /v1/rules/{id}/activate': WRITE,
+  'POST /v1/rules/{id}/pause': WRITE,
+  'GET /v1/rules/{id}/firings': ALL,
 };
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -9,6 +9,7 @@ describe('fuzzing the planner edges', () => {
   let campaignId: string;
   let programId: string;
   let cellId: string;
+  let dripId: string;
   beforeAll(async () => {
     api = await startTestApi();
     campaignId = (await api.as('marketer').post('/v1/campaigns', aCampaign()).expect(201)).body.id;
@@ -16,6 +17,17 @@ describe('fuzzing the planner edges', () => {
       .body;
     programId = program.id;
     cellId = program.cells[0].id;
+    dripId = (
+      await api
+        .as('marketer')
+        .post('/v1/drips', {
+          code: 'FUZZ-DRIP',
+          name: 'fuzz',
+          trigger: { type: 'event', event: 'signup' },
+          steps: [{ id: 'x', type: 'exit' }],
+        })
+        .expect(201)
+    ).body.id;
   });
   afterAll(async () => {
     await api?.close();
@@ -45,6 +57,18 @@ describe('fuzzing the planner edges', () => {
     'occurredAt',
     'idempotencyKey',
     'responses',
+    'trigger',
+    'steps',
+    'exit',
+    'reentry',
+    'events',
+    'properties',
+    'cause',
+    'actions',
+    'if',
+    'event',
+    'holdoutPercent',
+    'customers',
     '__proto__',
     'constructor',
   );
@@ -68,6 +92,11 @@ describe('fuzzing the planner edges', () => {
     ['post', () => '/v1/segments'],
     ['post', () => '/v1/segments/preview'],
     ['post', () => '/v1/responses'],
+    ['post', () => '/v1/drips'],
+    ['patch', () => `/v1/drips/${dripId}`],
+    ['post', () => `/v1/drips/${dripId}/enroll`],
+    ['post', () => '/v1/events'],
+    ['post', () => '/v1/rules'],
   ];
 
   it('answers every random body with a 2xx or a 4xx in the error shape, never a 5xx', async () => {
@@ -88,6 +117,57 @@ describe('fuzzing the planner edges', () => {
     );
   });
 
+  it('answers drips built of random steps with a 201 or a 4xx, never a 5xx', async () => {
+    const stepField = fc.constantFrom(
+      'template',
+      'duration',
+      'until',
+      'if',
+      'then',
+      'else',
+      'cells',
+      'set',
+      'reason',
+      'seed',
+      'next',
+    );
+    const value = fc.oneof(
+      jsonValue,
+      fc.constantFrom('a', 'b', 'c', 'P1D', 'PT0S', '-P1D', '09:00', 'NOPE'),
+      fc.record({ opened: fc.constantFrom('a', 'b', { step: 'a' }), within: fc.constantFrom('P1D', 'x', 3) }),
+      fc.array(fc.record({ code: fc.constantFrom('A', 'B', 'a'), weight: fc.oneof(fc.integer(), fc.double()) })),
+    );
+    const step = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'A', '', 'x y'),
+      type: fc.constantFrom('wait', 'send', 'branch', 'split', 'update', 'exit', 'nope'),
+      extra: fc.dictionary(stepField, value, { maxKeys: 4 }),
+    });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(step, { maxLength: 5 }),
+        fc.oneof(jsonValue, fc.constant({ type: 'event', event: 'x' })),
+        async (steps, trigger) => {
+          const res = await api.as('marketer').post('/v1/drips', {
+            code: `FUZZ-${++n}`,
+            name: 'fuzz',
+            trigger,
+            steps: steps.map(({ id, type, extra }) => ({ id, type, ...extra })),
+          });
+          expect(res.status === 201 || (res.status >= 400 && res.status < 500)).toBe(true);
+          if (res.status >= 400) {
+            expect(res.body).toEqual({
+              statusCode: res.status,
+              error: expect.any(String),
+              message: expect.any(String),
+            });
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('answers random ids, cursors and filters without a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ minLength: 1, maxLength: 80 }), async (raw) => {
@@ -100,6 +180,13 @@ describe('fuzzing the planner edges', () => {
           `/v1/campaigns?cursor=${s}`,
           `/v1/programs?state=${s}&campaign=${s}`,
           `/v1/campaigns?limit=${s}`,
+          `/v1/drips/${s}`,
+          `/v1/drips/${s}/report`,
+          `/v1/drips/${dripId}?version=${s}`,
+          `/v1/drips/${dripId}/report?version=${s}&format=${s}`,
+          `/v1/rules/${s}`,
+          `/v1/rules/${s}/firings?cursor=${s}`,
+          `/v1/drips?state=${s}`,
         ]) {
           const res = await api.as('analyst').get(path);
           expect({ path, status: res.status < 500 }).toEqual({ path, status: true });

@@ -72,6 +72,11 @@ describe('configuration', () => {
     ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '1tb' }],
     ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '0mb' }],
     ['HOST', { HOST: 'a b' }],
+    ['DRIP_TICK_MS', { DRIP_TICK_MS: '10' }],
+    ['DRIP_BATCH_SIZE', { DRIP_BATCH_SIZE: '0' }],
+    ['RULE_MAX_DEPTH', { RULE_MAX_DEPTH: '50' }],
+    ['OUTBOUND_WEBHOOK_HOSTS', { OUTBOUND_WEBHOOK_HOSTS: 'hooks.example.com,not a host' }],
+    ['OUTBOUND_WEBHOOK_ALLOW_PRIVATE', { OUTBOUND_WEBHOOK_ALLOW_PRIVATE: '10.0.0.0' }],
   ])('stops on a bad %s', (variable, over) => {
     let error: unknown;
     try {
@@ -82,6 +87,31 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as Error).message).toContain(variable);
+  });
+
+  it('reads the automation variables', () => {
+    const c = parseConfig({
+      ...base,
+      DRIP_TICK_MS: '250',
+      DRIP_BATCH_SIZE: '2000',
+      DRIP_TRIGGER_INTERVAL_MS: '30000',
+      RULE_MAX_DEPTH: '3',
+      OUTBOUND_WEBHOOK_HOSTS: 'Hooks.Example.com, *.zapier.com',
+      OUTBOUND_WEBHOOK_SECRET: 's3cret',
+      OUTBOUND_WEBHOOK_ALLOW_PRIVATE: '10.1.2.0/24,fd00::/8',
+      OUTBOUND_WEBHOOK_CA: '/etc/ssl/internal-ca.pem',
+    });
+    expect(c).toMatchObject({
+      dripTickMs: 250,
+      dripBatchSize: 2000,
+      dripTriggerIntervalMs: 30000,
+      ruleMaxDepth: 3,
+      outboundWebhookHosts: ['hooks.example.com', '*.zapier.com'],
+      outboundWebhookSecret: 's3cret',
+      outboundWebhookAllowPrivate: ['10.1.2.0/24', 'fd00::/8'],
+      outboundWebhookCa: '/etc/ssl/internal-ca.pem',
+    });
+    expect(parseConfig(base)).toMatchObject({ dripTickMs: 1000, ruleMaxDepth: 5, outboundWebhookHosts: [] });
   });
 
   it('documents every variable it reads', () => {
