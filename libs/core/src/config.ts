@@ -194,7 +194,8 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
     name: 'OUTBOUND_WEBHOOK_ALLOW_PRIVATE',
     required: 'no',
     default: '- (none)',
-    meaning: 'CIDRs rule webhooks may reach although private or loopback (e.g. 10.1.2.0/24); metadata addresses never',
+    meaning:
+      'CIDRs rule webhooks may reach although private or loopback (e.g. 10.1.2.0/24); link-local and cloud metadata never',
   },
   {
     name: 'OUTBOUND_WEBHOOK_CA',
