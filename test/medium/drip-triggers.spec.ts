@@ -190,4 +190,66 @@ describe('drip triggers', () => {
     await ctx.get(DripTriggers).run();
     expect((await enrolled(newcomers.id)).map((r) => r.state)).toEqual(['exited', 'active']);
   });
+
+  it('puts off an enrollment whose step keeps failing, then ends it, without holding up the others', async () => {
+    clock.set('2026-07-01T10:00:00.000Z');
+    const run = uniqueCode('poison').toLowerCase();
+    await ctx.get(CustomerService).upsertBatch(
+      actor,
+      ['ok-1', 'bad', 'ok-2'].map((name) => ({
+        externalId: `${run}-${name}`,
+        email: `${run}-${name}@mail.example`,
+        consent: { email: true },
+      })),
+    );
+    const drips = ctx.get(DripService);
+    const drip = await drips.create(actor, {
+      code: uniqueCode('POISON'),
+      name: 'poison',
+      trigger: { type: 'event', event: 'x' },
+      steps: [{ id: 's', type: 'send', template }],
+    });
+    await drips.transition(actor, drip.id, 'activate');
+    await drips.enroll(actor, drip.id, [`${run}-ok-1`, `${run}-bad`, `${run}-ok-2`]);
+    // A fault only this customer's send meets (a stand-in for any step that cannot be done for one enrollment).
+    await db.query(`
+      CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM customer c WHERE c.id = NEW.customer_id AND c.external_id LIKE '%-bad') THEN
+          RAISE EXCEPTION 'poisoned send';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(`CREATE TRIGGER poison BEFORE INSERT ON send FOR EACH ROW EXECUTE FUNCTION poison()`);
+    try {
+      const engine = ctx.get(DripEngine);
+      await engine.tick();
+      const state = async () =>
+        (
+          await db.query(
+            `SELECT c.external_id, e.state, e.failures, e.exit_reason, e.due_at FROM drip_enrollment e
+               JOIN customer c ON c.id = e.customer_id WHERE e.drip_id = $1 ORDER BY c.external_id`,
+            [drip.id],
+          )
+        ).rows;
+      const first = await state();
+      expect(first.map((r) => [r.external_id.slice(run.length + 1), r.state, r.failures])).toEqual([
+        ['bad', 'active', 1],
+        ['ok-1', 'completed', 0],
+        ['ok-2', 'completed', 0],
+      ]);
+      // Put off by a minute, then 2, 4, 8: four more failures end it.
+      expect(new Date(first[0].due_at).toISOString()).toBe('2026-07-01T10:01:00.000Z');
+      for (const minutes of [1, 2, 4, 8]) {
+        clock.advance(minutes * 60_000);
+        await engine.tick();
+      }
+      const [bad] = await state();
+      expect([bad.state, bad.failures, bad.exit_reason]).toEqual(['exited', 5, 'error']);
+      const report = await drips.get(drip.id);
+      expect(report.enrollments).toMatchObject({ total: 3, completed: 2, exited: 1 });
+    } finally {
+      await db.query(`DROP TRIGGER poison ON send`);
+    }
+  });
 });

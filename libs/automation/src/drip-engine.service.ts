@@ -99,17 +99,52 @@ export class DripEngine {
     return { advanced, batches };
   }
 
-  /** One batch of one drip; returns how many enrollments it advanced (0: none was due). */
+  /**
+   * One batch of one drip; returns how many enrollments it advanced (0: none was due). A batch that
+   * fails is retried one enrollment at a time, so an enrollment that cannot advance (a step that keeps
+   * failing) is put off, and after MAX_FAILURES ended, instead of holding up everyone batched with it.
+   */
   async advanceBatch(dripId: string): Promise<number> {
     const now = this.clock.now();
-    const result = await this.dataSource.transaction(async (m) => {
-      const rows = await this.enrollments.claimDue(m, dripId, now, this.config.dripBatchSize);
-      if (!rows.length) return null;
-      return this.advanceRows(m, dripId, rows, now);
-    });
-    if (!result) return 0;
-    await this.afterCommit(result.outbox, result.after);
-    return result.advanced;
+    try {
+      const result = await this.dataSource.transaction(async (m) => {
+        const rows = await this.enrollments.claimDue(m, dripId, now, this.config.dripBatchSize);
+        if (!rows.length) return null;
+        return this.advanceRows(m, dripId, rows, now);
+      });
+      if (!result) return 0;
+      await this.afterCommit(result.outbox, result.after);
+      return result.advanced;
+    } catch (error) {
+      this.logger.warn({ err: error, drip: dripId }, 'drip batch failed; advancing its enrollments one by one');
+      return this.advanceOneByOne(dripId, now);
+    }
+  }
+
+  private async advanceOneByOne(dripId: string, now: Date): Promise<number> {
+    const due: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM drip_enrollment WHERE drip_id = $1 AND state = 'active' AND due_at <= $2 ORDER BY due_at LIMIT $3`,
+      [dripId, now, this.config.dripBatchSize],
+    );
+    let advanced = 0;
+    for (const { id } of due) {
+      try {
+        const result = await this.dataSource.transaction(async (m) => {
+          const rows = await this.enrollments.claimDue(m, dripId, now, 1, id);
+          return rows.length ? this.advanceRows(m, dripId, rows, now) : null;
+        });
+        if (!result) continue;
+        await this.afterCommit(result.outbox, result.after);
+        advanced += result.advanced;
+      } catch (error) {
+        const outcome = await this.dataSource.transaction((m) =>
+          this.enrollments.recordFailure(m, id, (error as Error).message, now),
+        );
+        this.logger.error({ err: error, drip: dripId, enrollment: id, outcome }, 'drip enrollment failed');
+        advanced++;
+      }
+    }
+    return advanced;
   }
 
   private async afterCommit(outbox: string[], after: Awaited<ReturnType<AutomationEvents['recordIn']>>) {

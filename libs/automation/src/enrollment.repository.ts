@@ -3,9 +3,13 @@ import { ReentryPolicy } from '@closeloop/core';
 import { EntityManager } from 'typeorm';
 import { RunnableVersion } from './drip-catalog';
 
+/** Failures of one enrollment (its batch retried alone) before it is ended with reason `error`. */
+export const MAX_FAILURES = 5;
+
 /** An enrollment claimed because it is due, with what its steps need of the customer. */
 export interface DueEnrollment {
   id: string;
+  failures: number;
   version: number;
   customer_id: string;
   step_id: string | null;
@@ -60,17 +64,41 @@ export class EnrollmentRepository {
    * Due enrollments of one drip, oldest due first, locked for this transaction; SKIP LOCKED lets
    * several workers take different batches of the same drip at once.
    */
-  async claimDue(m: EntityManager, dripId: string, now: Date, limit: number): Promise<DueEnrollment[]> {
+  async claimDue(
+    m: EntityManager,
+    dripId: string,
+    now: Date,
+    limit: number,
+    only: string | null = null,
+  ): Promise<DueEnrollment[]> {
     return m.query(
       `SELECT e.id, e.version, e.customer_id, e.step_id, e.waiting, e.program_id, e.cell_id, e.entered_at, e.depth,
-              c.time_zone, c.email, c.phone, c.erased_at IS NOT NULL AS erased
+              e.failures, c.time_zone, c.email, c.phone, c.erased_at IS NOT NULL AS erased
          FROM drip_enrollment e JOIN customer c ON c.id = e.customer_id
-        WHERE e.drip_id = $1 AND e.state = 'active' AND e.due_at <= $2
+        WHERE e.drip_id = $1 AND e.state = 'active' AND e.due_at <= $2 AND ($4::uuid IS NULL OR e.id = $4)
         ORDER BY e.due_at
         LIMIT $3
           FOR UPDATE OF e SKIP LOCKED`,
-      [dripId, now, limit],
+      [dripId, now, limit, only],
     );
+  }
+
+  /**
+   * An enrollment that failed on its own: put off with a growing delay (1, 2, 4, 8 minutes), and ended
+   * with reason `error` at the fifth failure, so one bad enrollment never holds up its drip.
+   */
+  async recordFailure(m: EntityManager, id: string, error: string, now: Date): Promise<'retry' | 'exited'> {
+    const [row]: { failures: number }[] = await m.query(
+      `WITH f AS (
+         UPDATE drip_enrollment SET failures = failures + 1, last_error = $2, updated_at = $3,
+                due_at = $3::timestamptz + make_interval(mins => power(2, failures)::int)
+          WHERE id = $1 AND state = 'active' RETURNING failures)
+       SELECT failures FROM f`,
+      [id, error.slice(0, 1000), now],
+    );
+    if (!row || row.failures < MAX_FAILURES) return 'retry';
+    await this.exitEnrollments(m, [id], 'error', now);
+    return 'exited';
   }
 
   /**
@@ -132,7 +160,8 @@ export class EnrollmentRepository {
     await m.query(
       `UPDATE drip_enrollment e SET state = x.state, step_id = x.step_id, waiting = x.waiting, due_at = x.due_at,
               program_id = x.program_id, cell_id = x.cell_id, end_step = x.end_step, exit_reason = x.exit_reason,
-              ended_at = CASE WHEN x.state = 'active' THEN NULL ELSE $10::timestamptz END, updated_at = $10
+              ended_at = CASE WHEN x.state = 'active' THEN NULL ELSE $10::timestamptz END, updated_at = $10,
+              failures = 0
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::uuid[], $7::uuid[],
                      $8::text[], $9::text[])
               AS x(id, state, step_id, waiting, due_at, program_id, cell_id, end_step, exit_reason)

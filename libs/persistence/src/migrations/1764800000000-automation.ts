@@ -89,6 +89,9 @@ export class Automation1764800000000 implements MigrationInterface {
         ended_at timestamptz,
         end_step text,
         exit_reason text,
+        -- An enrollment whose step keeps failing (not its batch: it is retried alone) is put off, then ended.
+        failures int NOT NULL DEFAULT 0,
+        last_error text,
         updated_at timestamptz NOT NULL DEFAULT now(),
         CHECK ((state = 'active') = (due_at IS NOT NULL))
       )`);
