@@ -1,6 +1,7 @@
 import { createTestDatabase, ensureLocalServices } from '@closeloop/persistence';
 import { formatRow, Scenario } from './harness';
 import { conversions } from './conversions';
+import { dripAdvance } from './drip-advance';
 import { importCustomers } from './import-customers';
 import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
@@ -18,6 +19,7 @@ const SCENARIOS: Scenario[] = [
   trackOpen,
   conversions,
   report,
+  dripAdvance,
 ];
 
 async function main(): Promise<void> {

@@ -71,10 +71,25 @@ describe('the demo (built CLI, whole loop)', () => {
     );
     expect(out).toMatch(/roll out cell B/);
 
-    // The HTML reports it printed exist and carry their charts.
+    // Adjust: a drip entered by the customers who clicked but did not buy, with a holdout to measure it.
+    const follow = /segment CLICKED-NOT-BOUGHT-\w+ holds the ([\d,]+) customers/.exec(out);
+    const drip =
+      /drip REMIND-\w+: entered by the segment's ([\d,]+) customers, ([\d,]+) reminders sent, ([\d,]+) held out/.exec(
+        out,
+      );
+    expect(follow).not.toBeNull();
+    expect(drip).not.toBeNull();
+    const num = (s: string) => Number(s.replace(/,/g, ''));
+    expect(num(drip![1])).toBe(num(follow![1]));
+    expect(num(drip![2])).toBeGreaterThan(0);
+    expect(num(drip![3])).toBeGreaterThan(0);
+    expect(num(drip![2]) + num(drip![3])).toBeLessThanOrEqual(num(drip![1]));
+
+    // The HTML reports it printed (two programs and the drip) exist and carry their charts.
     const files = [...out.matchAll(/^\s+(\/\S+\.html)$/gm)].map((m) => m[1]);
     written.push(...files);
-    expect(files).toHaveLength(2);
+    expect(files).toHaveLength(3);
+    expect(files[2]).toMatch(/drip-REMIND-\w+\.html$/);
     for (const file of files) {
       expect(existsSync(file)).toBe(true);
       expect(readFileSync(file, 'utf8')).toContain('<svg');

@@ -168,6 +168,9 @@ export class DemoCommand extends CommandRunner {
     this.startProcess('api', { PORT: String(port), BODY_LIMIT: '64mb', ...mail });
     this.startProcess('worker', {
       SCHEDULER_INTERVAL_MS: '500',
+      // The follow-up drip of the last step enters its segment's members within a second, not a minute.
+      DRIP_TRIGGER_INTERVAL_MS: '1000',
+      DRIP_TICK_MS: '250',
       SMPP_URL: smppUrl,
       SMS_FROM: 'Shop',
       DELIVERY_CONCURRENCY: '8',
@@ -623,7 +626,8 @@ export class DemoCommand extends CommandRunner {
     for (const file of files) say(`     ${file}`);
 
     say('\n6. ADJUST');
-    await this.adjust(report, draft.code, run, must);
+    const dripPage = await this.adjust(report, draft.code, run, { http, must }, dir);
+    if (dripPage) say(`     ${dripPage}`);
     const smsCell = smsReport.cells[0];
     if (smsCell && smsReport.cells.length === 1) {
       say(
@@ -768,8 +772,21 @@ export class DemoCommand extends CommandRunner {
     say(`   verdict: ${report.verdict}`);
   }
 
-  /** Turns the verdict into the next step: roll out the winner, and follow up on those who clicked. */
-  private async adjust(report: ProgramReport, programCode: string, run: string, must: Call): Promise<void> {
+  /**
+   * Turns the verdict into the next step: roll out the winner, and follow up on those who clicked but did
+   * not buy with a drip (entered by the segment of them, a reminder, a 10% holdout to measure it). Returns
+   * the drip report's HTML file.
+   */
+  private async adjust(
+    report: ProgramReport,
+    programCode: string,
+    run: string,
+    {
+      http,
+      must,
+    }: { http: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Json }>; must: Call },
+    dir: string,
+  ): Promise<string | null> {
     const winners = report.comparisons
       .filter((c) => c.metric === 'conversionRate' && c.significant && c.absoluteLift > 0)
       .sort((a, b) => b.absoluteLift - a.absoluteLift);
@@ -812,6 +829,55 @@ export class DemoCommand extends CommandRunner {
       `   follow-up: segment ${followUp.code} holds the ${n0(size.count)} customers who clicked but did not buy: ` +
         'the audience of a reminder.',
     );
+    const template = await must('POST', '/v1/templates', {
+      code: `REMIND-${run}`,
+      channel: 'email',
+      subject: '{{customer.firstName}}, your offer is still waiting',
+      html: '<p>Hello {{customer.firstName}},</p><p>The offer you looked at is still yours.</p><p><a href="https://shop.example/offer">See it again</a></p>',
+    });
+    const created = await must('POST', '/v1/drips', {
+      code: `REMIND-${run}`,
+      name: 'Reminder for those who clicked but did not buy',
+      trigger: { type: 'segment', segment: followUp.code, existing: true },
+      exit: { unsubscribed: true, converted: true },
+      reentry: 'never',
+      steps: [
+        {
+          id: 'holdout',
+          type: 'split',
+          seed: 1,
+          cells: [
+            { code: `REMIND-${run}-R`, name: 'Reminder', weight: 90 },
+            { code: `REMIND-${run}-H`, name: 'Held out', weight: 10, isControl: true },
+          ],
+        },
+        { id: 'remind', type: 'send', template: template.code },
+      ],
+    });
+    await must('POST', `/v1/drips/${created.code}/activate`);
+    const deadline = Date.now() + 60_000;
+    let drip = await must('GET', `/v1/drips/${created.code}`);
+    while ((drip.enrollments.total < size.count || drip.enrollments.active > 0) && Date.now() < deadline) {
+      await sleep(250);
+      drip = await must('GET', `/v1/drips/${created.code}`);
+    }
+    // Enrollments end once their message is written; wait for the messages to go out too.
+    const settled = (r: Json) => r.sent + r.failed + r.heldOut >= r.entered;
+    let remind = (await must('GET', `/v1/drips/${created.code}/report`)).steps.find((x: Json) => x.id === 'remind');
+    while (!settled(remind) && Date.now() < deadline) {
+      await sleep(250);
+      remind = (await must('GET', `/v1/drips/${created.code}/report`)).steps.find((x: Json) => x.id === 'remind');
+    }
+    say(
+      `   drip ${created.code}: entered by the segment's ${n0(drip.enrollments.total)} customers, ${n0(remind.sent)} ` +
+        `reminders sent, ${n0(remind.heldOut)} held out to measure what the reminder adds (its split's report compares ` +
+        'them as conversions come in). Its report:',
+    );
+    const page = await http('GET', `/v1/drips/${created.code}/report?format=html`);
+    if (page.status !== 200) return null;
+    const file = join(dir, `drip-${created.code}.html`);
+    writeFileSync(file, String(page.body));
+    return file;
   }
 
   private printWaterfall(
