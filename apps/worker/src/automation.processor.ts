@@ -12,8 +12,11 @@ import {
 
 type AutomationJobData = AutomationJobPayloads[keyof AutomationJobPayloads];
 
-/** A tick works this long at most; what is still due goes on at the next one. */
-const TICK_BUDGET_MS = 15_000;
+/**
+ * A tick works this long at most; what is still due goes on at the next one (every DRIP_TICK_MS, on
+ * any worker). Short, so a worker asked to stop finishes its tick quickly.
+ */
+const TICK_BUDGET_MS = 5_000;
 
 /**
  * Thin edge of automation: ticks (advance due drip enrollments), trigger scans, rule firings'

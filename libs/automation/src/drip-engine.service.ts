@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AdvanceContext,
@@ -54,8 +54,9 @@ const RETRY_MS = 5_000;
  * restart loses none and fires none twice.
  */
 @Injectable()
-export class DripEngine {
+export class DripEngine implements OnModuleDestroy {
   private readonly logger = new Logger(DripEngine.name);
+  private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -70,6 +71,11 @@ export class DripEngine {
     @Optional() @Inject(AUTOMATION_CLOCK) private readonly clock: Clock = systemClock,
   ) {}
 
+  /** The process is stopping: a tick in progress ends after its current batch. */
+  onModuleDestroy(): void {
+    this.stopping = true;
+  }
+
   /**
    * Advances due enrollments of every active drip, a batch at a time and drip by drip in turn, until
    * none is due or `budgetMs` has passed (the next tick goes on).
@@ -82,7 +88,7 @@ export class DripEngine {
     let drips = (await this.catalog.activeDrips()).map((d) => d.id);
     let advanced = 0;
     let batches = 0;
-    while (drips.length && Date.now() < deadline) {
+    while (drips.length && Date.now() < deadline && !this.stopping) {
       const next: string[] = [];
       for (const dripId of drips) {
         const n = await this.advanceBatch(dripId);
@@ -92,7 +98,7 @@ export class DripEngine {
           next.push(dripId);
           await onBatch?.(advanced);
         }
-        if (Date.now() >= deadline) break;
+        if (Date.now() >= deadline || this.stopping) break;
       }
       drips = next;
     }
