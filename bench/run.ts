@@ -2,6 +2,7 @@ import { createTestDatabase, ensureLocalServices } from '@closeloop/persistence'
 import { formatRow, Scenario } from './harness';
 import { conversions } from './conversions';
 import { dripAdvance } from './drip-advance';
+import { events } from './events';
 import { importCustomers } from './import-customers';
 import { listBuild } from './list-build';
 import { plannerApi } from './planner-api';
@@ -20,6 +21,7 @@ const SCENARIOS: Scenario[] = [
   conversions,
   report,
   dripAdvance,
+  events,
 ];
 
 async function main(): Promise<void> {

@@ -81,6 +81,7 @@ const EXPECTED: Record<string, Role[]> = {
   'POST /v1/drips/{id}/pause': WRITE,
   'POST /v1/drips/{id}/archive': WRITE,
   'POST /v1/drips/{id}/enroll': WRITE,
+  'POST /v1/drips/{id}/unenroll': WRITE,
   'GET /v1/drips/{id}/report': ALL,
   'POST /v1/events': WRITE,
   'POST /v1/rules': WRITE,

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { allocateArm, AppConfig, Clock, mayFireAt, systemClock, ValidationError } from '@closeloop/core';
+import { AppConfig, assertNoNul, Clock, hashShare, mayFireAt, systemClock, ValidationError } from '@closeloop/core';
 import { SegmentService } from '@closeloop/audience';
 import { APP_CONFIG } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
@@ -83,6 +83,7 @@ export class AutomationEvents {
       if (input.properties && Buffer.byteLength(JSON.stringify(input.properties)) > MAX_PROPERTIES_BYTES) {
         throw new ValidationError(`${at}.properties is larger than 16 KB`, `${at}.properties`);
       }
+      assertNoNul(input.properties, `${at}.properties`);
     });
     const customers: { id: string; external_id: string }[] = await this.dataSource.query(
       `SELECT id, external_id FROM customer WHERE external_id = ANY($1) AND erased_at IS NULL`,
@@ -111,9 +112,10 @@ export class AutomationEvents {
       depth: input.cause ? depthOf.get(input.cause)! : 0,
       causeId: input.cause ?? null,
       source: 'api',
-      idempotencyKey: input.idempotencyKey ? `key:${input.idempotencyKey}` : null,
+      // A key is the customer's: another customer's event with the same key is another event.
+      idempotencyKey: input.idempotencyKey ? `key:${customerOf.get(input.externalId)}:${input.idempotencyKey}` : null,
     }));
-    const result = await this.dataSource.transaction((m) => this.record(m, events, false));
+    const result = await retryOnConflict(() => this.dataSource.transaction((m) => this.record(m, events, false)));
     await this.afterCommit(result.after);
     return this.views(inputs, events, result.ids, result.reactions);
   }
@@ -162,7 +164,7 @@ export class AutomationEvents {
   }
 
   private async record(m: EntityManager, events: InternalEvent[], onlyIfListened: boolean) {
-    const listeners = await this.listeners.get();
+    const listeners = await this.listeners.get(m);
     const kept = onlyIfListened ? events.filter((e) => listeners.types.has(e.type)) : events;
     const ids = kept.map(() => randomUUID());
     const rows: { id: string }[] = kept.length
@@ -206,13 +208,17 @@ export class AutomationEvents {
     return { ids: events.map((e) => idOf.get(e) ?? null), after, reactions };
   }
 
-  /** Ends active enrollments that an event of this type ends (entered before the event happened). */
+  /**
+   * Ends active enrollments that an event of these types ends (entered before the event happened):
+   * gathered first, then ended once per drip, so one request locks each drip's counters once.
+   */
   private async exits(
     m: EntityManager,
     events: RecordedEvent[],
     listeners: Listeners,
     reactions: Map<string, { enrolled: string[]; exited: number }>,
   ): Promise<void> {
+    const byDrip = new Map<string, Map<string, { reason: string; customerId: string }>>();
     for (const [type, drips] of listeners.exits) {
       const ofType = events.filter((e) => e.type === type);
       if (!ofType.length) continue;
@@ -222,19 +228,21 @@ export class AutomationEvents {
             WHERE e.customer_id = ANY($1::uuid[]) AND e.drip_id = $3 AND e.version = ANY($4::int[]) AND e.state = 'active'
               AND EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::timestamptz[]) AS x(customer_id, at)
                            WHERE x.customer_id = e.customer_id AND e.entered_at < x.at)
-            ORDER BY e.id FOR UPDATE`,
+            ORDER BY e.id`,
           [ofType.map((e) => e.customerId), ofType.map((e) => e.occurredAt), drip.dripId, drip.versions],
         );
-        if (!found.length) continue;
-        await this.enrollments.exitEnrollments(
-          m,
-          found.map((f) => f.id),
-          drip.reason,
-          this.clock.now(),
-        );
-        for (const e of ofType) {
-          reactions.get(e.id)!.exited += found.filter((f) => f.customer_id === e.customerId).length;
-        }
+        const ending = byDrip.get(drip.dripId) ?? new Map<string, { reason: string; customerId: string }>();
+        for (const f of found)
+          if (!ending.has(f.id)) ending.set(f.id, { reason: drip.reason, customerId: f.customer_id });
+        byDrip.set(drip.dripId, ending);
+      }
+    }
+    for (const [, ending] of [...byDrip].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const byReason = new Map<string, string[]>();
+      for (const [id, { reason }] of ending) byReason.set(reason, [...(byReason.get(reason) ?? []), id]);
+      for (const [reason, ids] of byReason) await this.enrollments.exitEnrollments(m, ids, reason, this.clock.now());
+      for (const e of events) {
+        reactions.get(e.id)!.exited += [...ending.values()].filter((x) => x.customerId === e.customerId).length;
       }
     }
   }
@@ -250,10 +258,14 @@ export class AutomationEvents {
     for (const [type, drips] of listeners.drips) {
       const ofType = events.filter((e) => e.type === type);
       if (!ofType.length) continue;
+      // Events raised this deep by automation enroll no more (a drip whose update step triggers another drip,
+      // and back): the same limit as rules.
+      const shallow = ofType.filter((e) => mayFireAt(e.depth, this.config.ruleMaxDepth));
+      if (!shallow.length) continue;
       for (const drip of drips) {
-        const matching = drip.condition.if ? await this.matching(m, drip.condition.if, ofType) : ofType;
+        const matching = drip.condition.if ? await this.matching(m, drip.condition.if, shallow) : shallow;
         if (!matching.length) continue;
-        const v = await this.catalog.version(drip.dripId, drip.version);
+        const v = await this.catalog.version(drip.dripId, drip.version, m);
         const enrolled = new Set(
           await this.enrollments.enroll(
             m,
@@ -287,12 +299,21 @@ export class AutomationEvents {
       for (const rule of rules) {
         const matching = rule.definition.if ? await this.matching(m, rule.definition.if, ofType) : ofType;
         if (!matching.length) continue;
-        const cells = matching.map((e) => this.cellOf(rule, e.customerId));
+        // A customer keeps the cell they were first measured in (the holdout share may change later).
+        const kept: { customer_id: string; cell_id: string }[] = rule.programId
+          ? await m.query(
+              `SELECT customer_id, cell_id FROM program_member WHERE program_id = $1 AND customer_id = ANY($2::uuid[])`,
+              [rule.programId, matching.map((e) => e.customerId)],
+            )
+          : [];
+        const keptCell = new Map(kept.map((k) => [k.customer_id, k.cell_id]));
+        const cells = matching.map((e) => keptCell.get(e.customerId) ?? this.cellOf(rule, e.customerId)?.id ?? null);
         const rows: { id: string; state: string }[] = await m.query(
-          `INSERT INTO rule_firing (rule_id, event_id, customer_id, depth, state, reason, program_id, cell_id, created_at)
+          `INSERT INTO rule_firing (rule_id, event_id, customer_id, depth, state, reason, program_id, cell_id, actions,
+                                   created_at)
            SELECT $1, x.event_id, x.customer_id, x.depth,
                   CASE WHEN x.depth >= $6 THEN 'skipped' ELSE 'pending' END,
-                  CASE WHEN x.depth >= $6 THEN 'depth limit' END, $7, x.cell_id, $8
+                  CASE WHEN x.depth >= $6 THEN 'depth limit' END, $7, x.cell_id, $9, $8
              FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::uuid[]) AS x(event_id, customer_id, depth, cell_id)
            ON CONFLICT (rule_id, event_id) DO NOTHING
            RETURNING id, state`,
@@ -301,10 +322,11 @@ export class AutomationEvents {
             matching.map((e) => e.id),
             matching.map((e) => e.customerId),
             matching.map((e) => e.depth),
-            cells.map((c) => c?.id ?? null),
+            cells,
             this.config.ruleMaxDepth,
             rule.programId,
             this.clock.now(),
+            JSON.stringify(rule.definition.actions),
           ],
         );
         const skipped = matching.filter((e) => !mayFireAt(e.depth, this.config.ruleMaxDepth)).length;
@@ -325,16 +347,7 @@ export class AutomationEvents {
     const holdout = rule.definition.holdoutPercent;
     const control = rule.cells.find((c) => c.isControl);
     if (!holdout || !control) return treatment;
-    const arm = allocateArm(
-      [
-        { code: 't', name: 't', weight: 100 - holdout, isControl: false, responseCode: null, offer: null, next: null },
-        { code: 'c', name: 'c', weight: holdout, isControl: true, responseCode: null, offer: null, next: null },
-      ],
-      rule.programId,
-      null,
-      customerId,
-    );
-    return arm.isControl ? control : treatment;
+    return hashShare(rule.programId, null, customerId) < holdout / 100 ? control : treatment;
   }
 
   /** The events (of one type) for which criteria over the customer and `event.<property>` hold. */
@@ -415,5 +428,23 @@ export class AutomationEvents {
           .map((f) => ({ rule: f.rule, id: f.id, state: f.state, reason: f.reason })),
       };
     });
+  }
+}
+
+/**
+ * Runs a transaction again when PostgreSQL ended it to break a deadlock or a serialization conflict
+ * (an event request and a drip tick ending the same enrollment): it changed nothing, so again is safe.
+ */
+async function retryOnConflict<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code =
+        (error as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+        (error as { code?: string }).code;
+      if (attempt >= tries || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
   }
 }

@@ -56,29 +56,29 @@ export class AutomationListeners {
     this.cached = null;
   }
 
-  async get(): Promise<Listeners> {
-    const rows: { stamp: string }[] = await this.dataSource.query(
-      `SELECT value #>> '{}' AS stamp FROM setting WHERE key = $1`,
-      [STAMP],
-    );
+  /** Inside a transaction, pass its manager: a second pool connection per request could exhaust the pool. */
+  async get(m: EntityManager = this.dataSource.manager): Promise<Listeners> {
+    const rows: { stamp: string }[] = await m.query(`SELECT value #>> '{}' AS stamp FROM setting WHERE key = $1`, [
+      STAMP,
+    ]);
     const stamp = rows[0]?.stamp ?? '0';
     if (!this.cached || this.cached.stamp !== stamp) {
-      const value = this.load();
+      const value = this.load(m);
       this.cached = { stamp, value };
       value.catch(() => (this.cached = null));
     }
     return this.cached.value;
   }
 
-  private async load(): Promise<Listeners> {
+  private async load(m: EntityManager): Promise<Listeners> {
     const rules: { id: string; code: string; event: string; definition: RuleDefinition; program_id: string | null }[] =
-      await this.dataSource.query(
+      await m.query(
         `SELECT id, code, event, definition, program_id FROM rule WHERE state = 'active' ORDER BY created_at, id`,
       );
     const programIds = rules.map((r) => r.program_id).filter((id): id is string => !!id);
     const cells: { program_id: string; id: string; code: string; is_control: boolean; weight: string }[] =
       programIds.length
-        ? await this.dataSource.query(
+        ? await m.query(
             `SELECT program_id, id, code, is_control, weight FROM cell WHERE program_id = ANY($1) ORDER BY position`,
             [programIds],
           )
@@ -90,7 +90,7 @@ export class AutomationListeners {
       current: number;
       version: number;
       definition: DripDefinition;
-    }[] = await this.dataSource.query(
+    }[] = await m.query(
       `SELECT d.id, d.code, d.state, d.version AS current, v.version, v.definition
          FROM drip d JOIN drip_version v ON v.drip_id = d.id
         WHERE d.state IN ('active', 'paused') AND v.activated_at IS NOT NULL

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DripDefinition, DripState, NotFoundError } from '@closeloop/core';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 
 /** A template a version sends, as pinned when the version was activated. */
 export interface PinnedTemplate {
@@ -45,11 +45,12 @@ export class DripCatalog {
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  version(dripId: string, version: number): Promise<RunnableVersion> {
+  /** Inside a transaction, pass its manager (no second pool connection while it is open). */
+  version(dripId: string, version: number, m: EntityManager = this.dataSource.manager): Promise<RunnableVersion> {
     const key = `${dripId}:${version}`;
     let found = this.versions.get(key);
     if (!found) {
-      found = this.load(dripId, version);
+      found = this.load(m, dripId, version);
       this.versions.set(key, found);
       found.catch(() => this.versions.delete(key));
     }
@@ -61,14 +62,14 @@ export class DripCatalog {
     return this.dataSource.query(`SELECT id, code, version, state FROM drip WHERE state = 'active' ORDER BY id`);
   }
 
-  private async load(dripId: string, version: number): Promise<RunnableVersion> {
+  private async load(m: EntityManager, dripId: string, version: number): Promise<RunnableVersion> {
     const rows: {
       code: string;
       definition: DripDefinition;
       template_pins: Record<string, PinnedTemplate> | null;
       channels: ('email' | 'sms')[];
       activated_at: Date | null;
-    }[] = await this.dataSource.query(
+    }[] = await m.query(
       `SELECT d.code, v.definition, v.template_pins, v.channels, v.activated_at
          FROM drip d JOIN drip_version v ON v.drip_id = d.id WHERE d.id = $1 AND v.version = $2`,
       [dripId, version],
@@ -83,7 +84,7 @@ export class DripCatalog {
       code: string;
       response_code: string;
       is_control: boolean;
-    }[] = await this.dataSource.query(
+    }[] = await m.query(
       `SELECT p.id AS program_id, p.code AS program_code, c.id, c.code, c.response_code, c.is_control
          FROM program p JOIN cell c ON c.program_id = p.id
         WHERE p.managed_by = 'drip' AND p.managed_id = $1 ORDER BY c.position`,

@@ -128,12 +128,13 @@ export class DripEngine implements OnModuleDestroy {
   }
 
   private async advanceOneByOne(dripId: string, now: Date): Promise<number> {
-    const due: { id: string }[] = await this.dataSource.query(
-      `SELECT id FROM drip_enrollment WHERE drip_id = $1 AND state = 'active' AND due_at <= $2 ORDER BY due_at LIMIT $3`,
+    const due: { id: string; updated_at: Date }[] = await this.dataSource.query(
+      `SELECT id, updated_at FROM drip_enrollment WHERE drip_id = $1 AND state = 'active' AND due_at <= $2
+        ORDER BY due_at LIMIT $3`,
       [dripId, now, this.config.dripBatchSize],
     );
     let advanced = 0;
-    for (const { id } of due) {
+    for (const { id, updated_at: seen } of due) {
       try {
         const result = await this.dataSource.transaction(async (m) => {
           const rows = await this.enrollments.claimDue(m, dripId, now, 1, id);
@@ -143,8 +144,10 @@ export class DripEngine implements OnModuleDestroy {
         await this.afterCommit(result.outbox, result.after);
         advanced += result.advanced;
       } catch (error) {
+        // The database or the network failing is not this enrollment's fault: it stays due, uncounted.
+        if (isTransient(error)) throw error;
         const outcome = await this.dataSource.transaction((m) =>
-          this.enrollments.recordFailure(m, id, (error as Error).message, now),
+          this.enrollments.recordFailure(m, id, seen, (error as Error).message, now),
         );
         this.logger.error({ err: error, drip: dripId, enrollment: id, outcome }, 'drip enrollment failed');
         advanced++;
@@ -166,7 +169,7 @@ export class DripEngine implements OnModuleDestroy {
   private async advanceRows(m: EntityManager, dripId: string, rows: DueEnrollment[], now: Date) {
     const versions = new Map<number, RunnableVersion>();
     for (const version of new Set(rows.map((r) => r.version))) {
-      versions.set(version, await this.catalog.version(dripId, version));
+      versions.set(version, await this.catalog.version(dripId, version, m));
     }
     const exits = await this.exitsDue(m, rows, versions);
     const working: Working[] = rows
@@ -254,6 +257,8 @@ export class DripEngine implements OnModuleDestroy {
       enteredAt: new Date(w.row.entered_at),
       facts: w.facts,
       splitKey: (step) => w.v.splits.get(step.toLowerCase())!.programId,
+      heldOut: this.scopeOf(w.v, w.row).cell.isControl,
+      dueAt: w.row.due_at ? new Date(w.row.due_at) : null,
     };
   }
 
@@ -387,7 +392,7 @@ export class DripEngine implements OnModuleDestroy {
     }
 
     for (const w of working) {
-      let scope = this.scopeOf(w.v, versions, w.row);
+      let scope = this.scopeOf(w.v, w.row);
       for (const effect of w.effects) {
         if (effect.kind === 'assign') {
           const split = w.v.splits.get(effect.step.toLowerCase())!;
@@ -470,7 +475,6 @@ export class DripEngine implements OnModuleDestroy {
     await this.enrollments.addMembers(m, members, now);
     const changes = await this.customers.setAttributes(m, updates, now);
     await this.enrollments.saveMoves(m, moves, now);
-    await this.enrollments.addCounters(m, dripId, deltas);
 
     // Attribute changes are events rules and drips may listen to, one level deeper than the enrollment.
     const raised: InternalEvent[] = [];
@@ -492,11 +496,13 @@ export class DripEngine implements OnModuleDestroy {
       });
     }
     const after = await this.events.recordIn(m, raised, { onlyIfListened: true });
+    // Last: the drip's counter rows are shared by every batch and event of the drip, so lock them late.
+    await this.enrollments.addCounters(m, dripId, deltas);
     return { outbox, after, advanced: rows.length };
   }
 
   /** The scope an enrollment's row says it is in (the drip's main cell before any split). */
-  private scopeOf(v: RunnableVersion, _versions: Map<number, RunnableVersion>, row: DueEnrollment): Scope {
+  private scopeOf(v: RunnableVersion, row: DueEnrollment): Scope {
     if (row.cell_id === v.main.cell.id) return { programId: v.main.programId, cell: v.main.cell };
     for (const split of v.splits.values()) {
       for (const arm of split.arms.values())
@@ -504,4 +510,11 @@ export class DripEngine implements OnModuleDestroy {
     }
     return { programId: v.main.programId, cell: v.main.cell };
   }
+}
+
+/** Errors of the database or the network (a restart, a lost connection, a deadlock): nobody's step is to blame. */
+function isTransient(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string } };
+  const code = e.driverError?.code ?? e.code ?? '';
+  return /^(08|40|53|57)/.test(code) || /^E[A-Z]+$/.test(code);
 }

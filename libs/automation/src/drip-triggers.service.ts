@@ -2,7 +2,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
-import { anniversaryCandidates, Clock, DripDefinition, occurrencesBetween, systemClock } from '@closeloop/core';
+import {
+  anniversaryCandidates,
+  Clock,
+  DripDefinition,
+  localDateOf,
+  occurrencesBetween,
+  systemClock,
+} from '@closeloop/core';
 import { SegmentService } from '@closeloop/audience';
 import { DataSource, EntityManager } from 'typeorm';
 import { AUTOMATION_CLOCK } from './automation-clock';
@@ -26,6 +33,7 @@ const SWEEP_OVERLAP_MS = 60_000;
 /** A pending firing older than this has probably lost its job: it is enqueued again (its actions are idempotent). */
 const FIRING_STALE_MS = 30_000;
 const ENROLL_CHUNK = 5_000;
+const DAY = 86_400_000;
 
 /**
  * The periodic half of the triggers: customers who entered a drip's segment since the last check
@@ -87,9 +95,10 @@ export class DripTriggers {
 
   /**
    * Who is in the segment now against who was at the last check: those who came in enroll, those who
-   * went out leave the remembered set (and the drip, when its exit rules say so). Restricted to some
-   * customers when an event changed them. One transaction per drip, under the drip's row lock, so two
-   * workers never diff the same drip at once.
+   * went out leave the remembered set (and their enrollments, where the version they follow ends on
+   * leaving this segment). Set-based from start to end: newcomers go from the diff to enrollments in
+   * SQL, never through the process, however large the segment. Two checks of one drip never run at
+   * once (a transaction-scoped advisory lock, which blocks no change to the drip itself).
    */
   private async segmentDiff(
     drip: ActiveDrip,
@@ -98,16 +107,18 @@ export class DripTriggers {
     const trigger = drip.definition.trigger;
     if (trigger.type !== 'segment') return { enrolled: 0, exited: 0 };
     return this.dataSource.transaction(async (m) => {
-      const locked = await m.query(`SELECT 1 FROM drip WHERE id = $1 AND state = 'active' FOR UPDATE SKIP LOCKED`, [
-        drip.id,
-      ]);
-      if (!locked.length) return { enrolled: 0, exited: 0 };
+      const [lock]: { ok: boolean }[] = await m.query(
+        `SELECT pg_try_advisory_xact_lock(hashtextextended('closeloop:segment-trigger:' || $1, 0)) AS ok`,
+        [drip.id],
+      );
+      if (!lock.ok) return { enrolled: 0, exited: 0 };
       const now = this.clock.now();
       const compiled = await this.segments.compile(m, { op: 'inSegment', value: trigger.segment }, []);
       const k = compiled.params.length;
       const scope = customers ? `AND c.id = ANY($${k + 3}::uuid[])` : '';
       const memberScope = customers ? `AND m.customer_id = ANY($${k + 3}::uuid[])` : '';
-      const rows: { dir: 'in' | 'out'; customer_id: string }[] = await m.query(
+      await m.query(`CREATE TEMP TABLE segment_moves (customer_id uuid, came boolean) ON COMMIT DROP`);
+      await m.query(
         `WITH now_in AS (
            SELECT c.id FROM customer c WHERE c.erased_at IS NULL ${scope} AND ${compiled.sql}),
          gone AS (
@@ -118,23 +129,36 @@ export class DripTriggers {
            INSERT INTO drip_segment_member (drip_id, customer_id, since)
            SELECT $${k + 1}, id, $${k + 2} FROM now_in ON CONFLICT DO NOTHING
            RETURNING customer_id)
-         SELECT 'in' AS dir, customer_id FROM came UNION ALL SELECT 'out', customer_id FROM gone`,
+         INSERT INTO segment_moves SELECT customer_id, true FROM came UNION ALL SELECT customer_id, false FROM gone`,
         [...compiled.params, drip.id, now, ...(customers ? [customers] : [])],
       );
-      const came = rows.filter((r) => r.dir === 'in').map((r) => r.customer_id);
-      const went = rows.filter((r) => r.dir === 'out').map((r) => r.customer_id);
-      let exited = 0;
-      if (went.length && drip.definition.exit.leftSegment) {
-        const ids = await this.enrollments.activeOf(m, went, [drip.id]);
-        exited = await this.enrollments.exitEnrollments(m, ids, 'left segment', now);
-      }
-      const v = await this.catalog.version(drip.id, drip.version);
-      let enrolled = 0;
-      for (let i = 0; i < came.length; i += ENROLL_CHUNK) {
-        const chunk = came.slice(i, i + ENROLL_CHUNK).map((customerId) => ({ customerId, triggerKey: null, depth: 0 }));
-        enrolled += (await this.enrollments.enroll(m, v, drip.definition.reentry, chunk, now)).length;
-      }
-      return { enrolled, exited };
+      // Leaving ends an enrollment whose own version is triggered by this segment and ends on leaving it.
+      const leaving: { id: string }[] = await m.query(
+        `SELECT e.id FROM drip_enrollment e
+           JOIN segment_moves x ON x.customer_id = e.customer_id AND NOT x.came
+           JOIN drip_version v ON v.drip_id = e.drip_id AND v.version = e.version
+          WHERE e.drip_id = $1 AND e.state = 'active'
+            AND (v.definition -> 'exit' ->> 'leftSegment')::boolean
+            AND lower(v.definition -> 'trigger' ->> 'segment') = lower($2)
+          ORDER BY e.id FOR UPDATE OF e`,
+        [drip.id, trigger.segment],
+      );
+      const exited = await this.enrollments.exitEnrollments(
+        m,
+        leaving.map((r) => r.id),
+        'left segment',
+        now,
+      );
+      const v = await this.catalog.version(drip.id, drip.version, m);
+      const enrolled = await this.enrollments.enrollFrom(
+        m,
+        v,
+        drip.definition.reentry,
+        `SELECT customer_id, NULL::text AS trigger_key, 0 AS depth FROM segment_moves WHERE came`,
+        [],
+        now,
+      );
+      return { enrolled: enrolled.length, exited };
     });
   }
 
@@ -157,13 +181,13 @@ export class DripTriggers {
       return `$${params.length}`;
     };
     const attribute = /^attributes\.(.+)$/.exec(trigger.field)?.[1];
+    // createdAt: the UTC date narrows (a day wider either side), its local date is taken in the process below.
     const dateExpr =
       trigger.field === 'birthDate'
         ? 'c.birth_date'
         : trigger.field === 'createdAt'
           ? `(c.created_at AT TIME ZONE 'UTC')::date`
           : `closeloop_try_date(c.attributes ->> ${p(attribute)}::text)`;
-    const DAY = 86_400_000;
     const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
     // Yearly: only the month/days whose anniversary can be due (for birthDate, the expression of
     // customer_birth_day_idx, so the scan reads those days only). Once: the dates that can be due,
@@ -171,15 +195,25 @@ export class DripTriggers {
     const filter =
       trigger.recurrence === 'yearly'
         ? `(extract(month FROM ${dateExpr}) * 100 + extract(day FROM ${dateExpr}))::int = ANY(${p(
-            anniversaryCandidates(after, now, trigger.offsetDays),
+            trigger.field === 'createdAt'
+              ? anniversaryCandidates(
+                  new Date(after.getTime() - DAY),
+                  new Date(now.getTime() + DAY),
+                  trigger.offsetDays,
+                )
+              : anniversaryCandidates(after, now, trigger.offsetDays),
           )}::int[])`
         : `${dateExpr} BETWEEN ${p(isoDay(after.getTime() - (trigger.offsetDays + 2) * DAY))}::date
                              AND ${p(isoDay(now.getTime() - (trigger.offsetDays - 2) * DAY))}::date`;
-    const candidates: { id: string; d: string; time_zone: string | null }[] = await this.dataSource.query(
-      `SELECT c.id, to_char(${dateExpr}, 'YYYY-MM-DD') AS d, c.time_zone FROM customer c
-        WHERE c.erased_at IS NULL AND ${dateExpr} IS NOT NULL AND ${filter}`,
-      params,
-    );
+    const candidates: { id: string; d: string; time_zone: string | null; created_at: Date }[] =
+      await this.dataSource.query(
+        `SELECT c.id, to_char(${dateExpr}, 'YYYY-MM-DD') AS d, c.time_zone, c.created_at FROM customer c
+          WHERE c.erased_at IS NULL AND ${dateExpr} IS NOT NULL AND ${filter}`,
+        params,
+      );
+    // A signup's anniversary is the day it was in the customer's own time zone.
+    if (trigger.field === 'createdAt')
+      for (const c of candidates) c.d = localDateOf(new Date(c.created_at), c.time_zone);
     const due: { customerId: string; triggerKey: string; depth: number }[] = [];
     for (const c of candidates) {
       for (const o of occurrencesBetween(
@@ -195,13 +229,13 @@ export class DripTriggers {
       }
     }
     if (!due.length) return 0;
-    const v = await this.catalog.version(drip.id, drip.version);
     let enrolled = 0;
     for (let i = 0; i < due.length; i += ENROLL_CHUNK) {
-      enrolled += await this.dataSource.transaction(
-        async (m) =>
-          (await this.enrollments.enroll(m, v, drip.definition.reentry, due.slice(i, i + ENROLL_CHUNK), now)).length,
-      );
+      enrolled += await this.dataSource.transaction(async (m) => {
+        const v = await this.catalog.version(drip.id, drip.version, m);
+        return (await this.enrollments.enroll(m, v, drip.definition.reentry, due.slice(i, i + ENROLL_CHUNK), now))
+          .length;
+      });
     }
     if (enrolled) this.logger.log({ drip: drip.code, enrolled }, 'date trigger enrolled customers');
     return enrolled;
@@ -215,12 +249,15 @@ export class DripTriggers {
     const now = this.clock.now();
     const since = new Date((this.lastSweep ?? new Date(now.getTime() - 10 * 60_000)).getTime() - SWEEP_OVERLAP_MS);
     const exited = await this.dataSource.transaction(async (m) => {
+      // An unsubscribe on a channel the enrollment's version sends on (a STOP does not end an email drip).
       const unsubscribed = await this.exitWhere(
         m,
         `SELECT DISTINCT s.customer_id FROM suppression s
           WHERE s.created_at >= $1 AND s.customer_id IS NOT NULL AND s.reason IN ('unsubscribed', 'complaint')`,
         since,
-        `(v.definition -> 'exit' ->> 'unsubscribed')::boolean`,
+        `(v.definition -> 'exit' ->> 'unsubscribed')::boolean AND EXISTS (
+           SELECT 1 FROM suppression s WHERE s.customer_id = e.customer_id AND s.created_at >= $1
+              AND s.reason IN ('unsubscribed', 'complaint') AND s.channel = ANY(v.channels))`,
         'unsubscribed',
       );
       const converted = await this.exitWhere(

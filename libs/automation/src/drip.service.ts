@@ -11,6 +11,7 @@ import {
   DripDefinition,
   dripChannels,
   DripState,
+  InvalidTransitionError,
   isUuid,
   nextDripState,
   NotFoundError,
@@ -196,6 +197,7 @@ export class DripService {
           await m.query(`UPDATE drip SET version = $2 WHERE id = $1`, [drip.id, next]);
           drip.version = next;
           if (drip.state !== 'draft') await this.prepareVersion(m, actor, drip, next);
+          await this.rememberSegment(m, drip.id, current.definition.trigger, definition.trigger);
           changes = { ...changes, version: next };
         }
       }
@@ -218,18 +220,16 @@ export class DripService {
    */
   async transition(actor: Actor, ref: string, action: DripAction): Promise<DripView> {
     const moved: { programs: ProgramEntity[]; action: ProgramAction }[] = [];
-    const { id, seedSegment } = await this.dataSource.transaction(async (m) => {
+    const { id } = await this.dataSource.transaction(async (m) => {
       const drip = await this.find(m, ref, true);
       const to = nextDripState(drip.state, action);
       const now = this.clock.now();
-      let seedSegment = false;
       if (action === 'activate') {
         const first = !drip.activated_at;
         await this.prepareVersion(m, actor, drip, drip.version);
         if (first) {
           const v = await this.version(m, drip.id, drip.version);
-          // A segment trigger without `existing` enrolls those who enter from now on: remember who is in it.
-          if (v.definition.trigger.type === 'segment') seedSegment = !v.definition.trigger.existing;
+          await this.rememberSegment(m, drip.id, null, v.definition.trigger);
         }
         moved.push({ programs: await this.movePrograms(m, actor, drip.id, 'paused', 'resume'), action: 'resume' });
       } else if (action === 'pause') {
@@ -237,16 +237,7 @@ export class DripService {
       } else {
         moved.push({ programs: await this.movePrograms(m, actor, drip.id, 'running', 'cancel'), action: 'cancel' });
         moved.push({ programs: await this.movePrograms(m, actor, drip.id, 'paused', 'cancel'), action: 'cancel' });
-        const active: { id: string }[] = await m.query(
-          `SELECT id FROM drip_enrollment WHERE drip_id = $1 AND state = 'active' ORDER BY id FOR UPDATE`,
-          [drip.id],
-        );
-        await this.enrollments.exitEnrollments(
-          m,
-          active.map((a) => a.id),
-          'archived',
-          now,
-        );
+        await this.enrollments.exitAll(m, drip.id, 'archived', now);
       }
       await m.query(
         `UPDATE drip SET state = $2, activated_at = CASE WHEN $2 = 'active' THEN coalesce(activated_at, $3) ELSE activated_at END,
@@ -262,10 +253,9 @@ export class DripService {
         entityCode: drip.code,
         changes: { from: drip.state, to, version: drip.version },
       });
-      return { id: drip.id, seedSegment };
+      return { id: drip.id };
     });
     for (const { programs, action: a } of moved) await this.programs.notifyStateChange(programs, a, AUTOMATION);
-    if (seedSegment) await this.seedSegmentMembers(id);
     if (action === 'activate') await this.events.kick();
     return this.get(id);
   }
@@ -276,13 +266,14 @@ export class DripService {
       await this.transition(systemActor(`automation: ${reason}`), dripId, 'pause');
       return true;
     } catch (error) {
-      if (error instanceof ConflictError) return false;
+      // Paused already (two of its programs paused at once), or archived.
+      if (error instanceof InvalidTransitionError || error instanceof ConflictError) return false;
       throw error;
     }
   }
 
   /** Enrolls customers by hand (or from a rule): the re-entry policy applies; the drip must be active. */
-  async enroll(actor: Actor, ref: string, externalIds: string[]): Promise<EnrollView> {
+  async enroll(actor: Actor, ref: string, externalIds: string[], idempotencyKey?: string): Promise<EnrollView> {
     if (!externalIds.length || externalIds.length > 1000) {
       throw new ValidationError('customers must hold 1 to 1000 externalIds', 'customers');
     }
@@ -299,14 +290,16 @@ export class DripService {
         const i = externalIds.indexOf(unknown[0]);
         throw new ValidationError(`customers[${i}]: no customer "${unknown[0]}"`, `customers[${i}]`);
       }
-      const v = await this.catalog.version(drip.id, drip.version);
+      const v = await this.catalog.version(drip.id, drip.version, m);
       const definition = v.definition;
+      // With a key, a retried request enrolls nobody twice, whatever the re-entry policy.
+      const key = idempotencyKey ? `manual:${idempotencyKey}` : null;
       const enrolled = new Set(
         await this.enrollments.enroll(
           m,
           v,
           definition.reentry,
-          customers.map((c) => ({ customerId: c.id, triggerKey: null, depth: 0 })),
+          customers.map((c) => ({ customerId: c.id, triggerKey: key, depth: 0 })),
           this.clock.now(),
         ),
       );
@@ -324,6 +317,35 @@ export class DripService {
     });
     if (result.enrolled.length) await this.events.kick();
     return result;
+  }
+
+  /** Takes customers out of a drip (exit reason `removed`): they get nothing more from it. */
+  async unenroll(actor: Actor, ref: string, externalIds: string[]): Promise<{ removed: number }> {
+    if (!externalIds.length || externalIds.length > 1000) {
+      throw new ValidationError('customers must hold 1 to 1000 externalIds', 'customers');
+    }
+    return this.dataSource.transaction(async (m) => {
+      const drip = await this.find(m, ref);
+      const ids: { id: string }[] = await m.query(
+        `SELECT e.id FROM drip_enrollment e JOIN customer c ON c.id = e.customer_id
+          WHERE e.drip_id = $1 AND e.state = 'active' AND c.external_id = ANY($2) ORDER BY e.id FOR UPDATE OF e`,
+        [drip.id, externalIds],
+      );
+      const removed = await this.enrollments.exitEnrollments(
+        m,
+        ids.map((r) => r.id),
+        'removed',
+        this.clock.now(),
+      );
+      await this.audit.record(m, actor, {
+        action: 'drip.unenroll',
+        entityType: 'drip',
+        entityId: drip.id,
+        entityCode: drip.code,
+        changes: { customers: externalIds.length, removed },
+      });
+      return { removed };
+    });
   }
 
   async get(ref: string, version?: number): Promise<DripView> {
@@ -476,7 +498,7 @@ export class DripService {
     if (drip.state === 'paused') {
       for (const id of created) {
         const [p] = await m.query(`SELECT state FROM program WHERE id = $1`, [id]);
-        if (p.state === 'running') await this.programs.applyTransition(m, AUTOMATION, id, 'pause');
+        if (p.state === 'running') await this.programs.applyTransition(m, AUTOMATION, id, 'pause', { managed: true });
       }
     }
   }
@@ -495,26 +517,40 @@ export class DripService {
     );
     const moved: ProgramEntity[] = [];
     for (const { id } of rows) {
-      moved.push(await this.programs.applyTransition(m, { ...actor, keyId: null }, id, action));
+      moved.push(await this.programs.applyTransition(m, actor, id, action, { managed: true }));
     }
     return moved;
   }
 
-  /** A segment trigger starting with those who are in the segment now (they do not enroll). */
-  private async seedSegmentMembers(dripId: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      const drip = await this.find(m, dripId);
-      const v = await this.version(m, drip.id, drip.version);
-      if (v.definition.trigger.type !== 'segment') return;
-      const compiled = await this.segments.compile(m, { op: 'inSegment', value: v.definition.trigger.segment }, []);
-      const k = compiled.params.length;
-      await m.query(
-        `INSERT INTO drip_segment_member (drip_id, customer_id, since)
-         SELECT $${k + 1}, c.id, $${k + 2} FROM customer c WHERE c.erased_at IS NULL AND ${compiled.sql}
-         ON CONFLICT DO NOTHING`,
-        [...compiled.params, drip.id, this.clock.now()],
-      );
-    });
+  /**
+   * What a segment trigger compares with: who was in its segment at the last check. When a version
+   * starts a segment trigger (or changes its segment), the remembered members are those of the new
+   * segment now, so only those who enter from now on enroll; with `existing`, nobody is remembered and
+   * the next check enrolls every member. In the transaction that activates or changes the drip, so an
+   * event or a check in between cannot enroll the members the marketer left out.
+   */
+  private async rememberSegment(
+    m: EntityManager,
+    dripId: string,
+    before: DripDefinition['trigger'] | null,
+    after: DripDefinition['trigger'],
+  ): Promise<void> {
+    const same =
+      before?.type === 'segment' &&
+      after.type === 'segment' &&
+      codeKey(before.segment) === codeKey(after.segment) &&
+      before.existing === after.existing;
+    if (same) return;
+    await m.query(`DELETE FROM drip_segment_member WHERE drip_id = $1`, [dripId]);
+    if (after.type !== 'segment' || after.existing) return;
+    const compiled = await this.segments.compile(m, { op: 'inSegment', value: after.segment }, []);
+    const k = compiled.params.length;
+    await m.query(
+      `INSERT INTO drip_segment_member (drip_id, customer_id, since)
+       SELECT $${k + 1}, c.id, $${k + 2} FROM customer c WHERE c.erased_at IS NULL AND ${compiled.sql}
+       ON CONFLICT DO NOTHING`,
+      [...compiled.params, dripId, this.clock.now()],
+    );
   }
 
   private async view(drip: DripRow, shown: number): Promise<DripView> {

@@ -10,6 +10,7 @@ export const MAX_FAILURES = 5;
 export interface DueEnrollment {
   id: string;
   failures: number;
+  due_at: Date;
   version: number;
   customer_id: string;
   step_id: string | null;
@@ -73,9 +74,11 @@ export class EnrollmentRepository {
   ): Promise<DueEnrollment[]> {
     return m.query(
       `SELECT e.id, e.version, e.customer_id, e.step_id, e.waiting, e.program_id, e.cell_id, e.entered_at, e.depth,
-              e.failures, c.time_zone, c.email, c.phone, c.erased_at IS NOT NULL AS erased
+              e.failures, e.due_at, c.time_zone, c.email, c.phone, c.erased_at IS NOT NULL AS erased
          FROM drip_enrollment e JOIN customer c ON c.id = e.customer_id
         WHERE e.drip_id = $1 AND e.state = 'active' AND e.due_at <= $2 AND ($4::uuid IS NULL OR e.id = $4)
+          -- A drip paused (or archived) while a tick runs stops at its next batch.
+          AND EXISTS (SELECT 1 FROM drip d WHERE d.id = $1 AND d.state = 'active')
         ORDER BY e.due_at
         LIMIT $3
           FOR UPDATE OF e SKIP LOCKED`,
@@ -87,16 +90,24 @@ export class EnrollmentRepository {
    * An enrollment that failed on its own: put off with a growing delay (1, 2, 4, 8 minutes), and ended
    * with reason `error` at the fifth failure, so one bad enrollment never holds up its drip.
    */
-  async recordFailure(m: EntityManager, id: string, error: string, now: Date): Promise<'retry' | 'exited'> {
+  async recordFailure(
+    m: EntityManager,
+    id: string,
+    seen: Date,
+    error: string,
+    now: Date,
+  ): Promise<'retry' | 'exited' | 'moved'> {
+    // Only if nobody moved it meanwhile (another worker may have advanced it after this one failed).
     const [row]: { failures: number }[] = await m.query(
       `WITH f AS (
          UPDATE drip_enrollment SET failures = failures + 1, last_error = $2, updated_at = $3,
                 due_at = $3::timestamptz + make_interval(mins => power(2, failures)::int)
-          WHERE id = $1 AND state = 'active' RETURNING failures)
+          WHERE id = $1 AND state = 'active' AND updated_at = $4 RETURNING failures)
        SELECT failures FROM f`,
-      [id, error.slice(0, 1000), now],
+      [id, error.slice(0, 1000), now, seen],
     );
-    if (!row || row.failures < MAX_FAILURES) return 'retry';
+    if (!row) return 'moved';
+    if (row.failures < MAX_FAILURES) return 'retry';
     await this.exitEnrollments(m, [id], 'error', now);
     return 'exited';
   }
@@ -115,42 +126,60 @@ export class EnrollmentRepository {
     now: Date,
   ): Promise<string[]> {
     if (!candidates.length) return [];
+    return this.enrollFrom(
+      m,
+      v,
+      reentry,
+      'SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[]) AS x(customer_id, trigger_key, depth)',
+      [candidates.map((c) => c.customerId), candidates.map((c) => c.triggerKey), candidates.map((c) => c.depth)],
+      now,
+    );
+  }
+
+  /**
+   * Enrolls the customers a query gives (columns customer_id, trigger_key, depth; its parameters come
+   * first), set-based: a segment's newcomers never pass through the process. Nothing is enrolled unless
+   * the drip is active, read under a key-share lock, so an archive or a pause committing meanwhile
+   * either waits for this or is seen by it (no enrollment is left behind in an archived drip).
+   */
+  async enrollFrom(
+    m: EntityManager,
+    v: RunnableVersion,
+    reentry: ReentryPolicy,
+    source: string,
+    sourceParams: unknown[],
+    now: Date,
+  ): Promise<string[]> {
+    const [drip]: { state: string }[] = await m.query(`SELECT state FROM drip WHERE id = $1 FOR KEY SHARE`, [v.dripId]);
+    if (drip?.state !== 'active') return [];
+    const k = sourceParams.length;
+    const p = (i: number) => `$${k + i}`;
     const rows: { customer_id: string }[] = await m.query(
       `WITH c AS (
          SELECT DISTINCT ON (x.customer_id, x.trigger_key) x.customer_id, x.trigger_key, x.depth
-           FROM unnest($1::uuid[], $2::text[], $3::int[]) AS x(customer_id, trigger_key, depth)
+           FROM (${source}) AS x
            JOIN customer cu ON cu.id = x.customer_id AND cu.erased_at IS NULL
           ORDER BY x.customer_id, x.trigger_key, x.depth),
        ins AS (
          INSERT INTO drip_enrollment (drip_id, version, customer_id, state, step_id, waiting, due_at, program_id,
                                       cell_id, trigger_key, exclusive, depth, entered_at, updated_at)
-         SELECT $4, $5, c.customer_id, 'active', NULL, false, $6, $7, $8, c.trigger_key, $9, c.depth, $6, $6
+         SELECT ${p(1)}, ${p(2)}, c.customer_id, 'active', NULL, false, ${p(3)}, ${p(4)}, ${p(5)}, c.trigger_key, ${p(6)},
+                c.depth, ${p(3)}, ${p(3)}
            FROM c
-          WHERE $10 <> 'never'
-             OR NOT EXISTS (SELECT 1 FROM drip_enrollment x WHERE x.customer_id = c.customer_id AND x.drip_id = $4)
+          WHERE ${p(7)} <> 'never'
+             OR NOT EXISTS (SELECT 1 FROM drip_enrollment x WHERE x.customer_id = c.customer_id AND x.drip_id = ${p(1)})
          ON CONFLICT DO NOTHING
          RETURNING customer_id),
        members AS (
          INSERT INTO program_member (program_id, customer_id, cell_id, assigned_at)
-         SELECT DISTINCT $7::uuid, customer_id, $8::uuid, $6::timestamptz FROM ins
+         SELECT DISTINCT ${p(4)}::uuid, customer_id, ${p(5)}::uuid, ${p(3)}::timestamptz FROM ins
          ON CONFLICT DO NOTHING),
        counted AS (
          INSERT INTO drip_counter AS k (drip_id, step_id, metric, value)
-         SELECT $4, '', 'enrolled', count(*) FROM ins HAVING count(*) > 0
+         SELECT ${p(1)}, '', 'enrolled', count(*) FROM ins HAVING count(*) > 0
          ON CONFLICT (drip_id, step_id, metric) DO UPDATE SET value = k.value + excluded.value)
        SELECT customer_id FROM ins`,
-      [
-        candidates.map((c) => c.customerId),
-        candidates.map((c) => c.triggerKey),
-        candidates.map((c) => c.depth),
-        v.dripId,
-        v.version,
-        now,
-        v.main.programId,
-        v.main.cell.id,
-        reentry !== 'always',
-        reentry,
-      ],
+      [...sourceParams, v.dripId, v.version, now, v.main.programId, v.main.cell.id, reentry !== 'always', reentry],
     );
     return rows.map((r) => r.customer_id);
   }
@@ -225,6 +254,28 @@ export class EnrollmentRepository {
       await this.addCounters(m, dripId, deltas);
     }
     return rows.length;
+  }
+
+  /** Ends every active enrollment of a drip (archive), counting by step in SQL: no ids pass through the process. */
+  async exitAll(m: EntityManager, dripId: string, reason: string, now: Date): Promise<number> {
+    const rows: { n: string }[] = await m.query(
+      `WITH ended AS (
+         UPDATE drip_enrollment SET state = 'exited', due_at = NULL, waiting = false, ended_at = $2, end_step = step_id,
+                exit_reason = $3, updated_at = $2
+          WHERE drip_id = $1 AND state = 'active'
+         RETURNING step_id),
+       deltas AS (
+         SELECT '' AS step_id, 'exited' AS metric, count(*) AS n FROM ended
+         UNION ALL SELECT '', 'exited:' || $3, count(*) FROM ended
+         UNION ALL SELECT step_id, 'exited:' || $3, count(*) FROM ended WHERE step_id IS NOT NULL GROUP BY step_id),
+       counted AS (
+         INSERT INTO drip_counter AS k (drip_id, step_id, metric, value)
+         SELECT $1, step_id, metric, n FROM deltas WHERE n > 0 ORDER BY step_id, metric
+         ON CONFLICT (drip_id, step_id, metric) DO UPDATE SET value = k.value + excluded.value)
+       SELECT count(*) AS n FROM ended`,
+      [dripId, now, reason],
+    );
+    return Number(rows[0].n);
   }
 
   /** Active enrollments of these customers in these drips (for exits decided outside the engine). */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ATTRIBUTE_CHANGED, Clock, codeKey, RuleAction, RuleDefinition, systemClock } from '@closeloop/core';
+import { ATTRIBUTE_CHANGED, Clock, codeKey, RuleAction, systemClock } from '@closeloop/core';
 import { CustomerService } from '@closeloop/audience';
 import { DispatcherService, SendLedgerRepository } from '@closeloop/delivery';
 import { TemplateService } from '@closeloop/messaging';
@@ -31,7 +31,8 @@ interface FiringRow {
   created_at: Date;
   rule_code: string;
   rule_name: string;
-  definition: RuleDefinition;
+  /** The rule's actions when it fired. */
+  actions: RuleAction[];
   cell_code: string | null;
   response_code: string | null;
   is_control: boolean | null;
@@ -91,7 +92,7 @@ export class RuleActions {
     }
     await this.events.afterCommit(phase.after);
     const { firing, customer, results } = phase;
-    const webhooks = firing.definition.actions
+    const webhooks = firing.actions
       .map((action, i) => ({ action, i }))
       .filter(({ action, i }) => action.type === 'webhook' && !results[i]);
     for (const { action, i } of webhooks) {
@@ -141,7 +142,7 @@ export class RuleActions {
   private async databaseActions(m: EntityManager, firingId: string) {
     const rows: FiringRow[] = await m.query(
       `SELECT f.id, f.rule_id, f.event_id, f.customer_id, f.depth, f.state, f.program_id, f.cell_id, f.results,
-              f.created_at, r.code AS rule_code, r.name AS rule_name, r.definition, ce.code AS cell_code,
+              f.created_at, r.code AS rule_code, r.name AS rule_name, f.actions, ce.code AS cell_code,
               ce.response_code, ce.is_control
          FROM rule_firing f JOIN rule r ON r.id = f.rule_id LEFT JOIN cell ce ON ce.id = f.cell_id
         WHERE f.id = $1 FOR UPDATE OF f`,
@@ -160,7 +161,7 @@ export class RuleActions {
     const sends: Parameters<SendLedgerRepository['writeOriginSends']>[1] = [];
     const raised: InternalEvent[] = [];
     let enrolled = false;
-    const actions = firing.definition.actions;
+    const actions = firing.actions;
     const heldOut = firing.is_control === true;
     if (firing.program_id && firing.cell_id) {
       await this.enrollments.addMembers(
@@ -220,7 +221,7 @@ export class RuleActions {
             };
             break;
           }
-          const v = await this.catalog.version(drip.id, drip.version);
+          const v = await this.catalog.version(drip.id, drip.version, m);
           const done = await this.enrollments.enroll(
             m,
             v,
@@ -303,7 +304,10 @@ export class RuleActions {
     return rows.length;
   }
 
-  /** Lifts manual suppressions only: an unsubscribe, a bounce or a complaint is the recipient's, not ours to undo. */
+  /**
+   * Lifts suppressions a rule made only: an unsubscribe, a bounce or a complaint is the recipient's, and a
+   * block an operator added by hand is the operator's, not a rule's to undo.
+   */
   private async unsuppress(
     m: EntityManager,
     addresses: { channel: 'email' | 'sms'; address: string }[],
@@ -313,7 +317,7 @@ export class RuleActions {
     const rows: unknown[] = await m.query(
       `WITH lifted AS (
          DELETE FROM suppression s USING unnest($1::text[], $2::text[]) AS x(channel, address)
-          WHERE s.channel = x.channel AND s.reason = 'manual'
+          WHERE s.channel = x.channel AND s.reason = 'manual' AND s.source LIKE 'rule:%'
             AND (s.address_hash = sha256(convert_to(x.address, 'UTF8')) OR s.customer_id = $3)
          RETURNING 1)
        SELECT 1 FROM lifted`,

@@ -156,7 +156,7 @@ export class RuleService {
       if (state === 'active' && rule.program_id) {
         const [p] = await m.query(`SELECT state FROM program WHERE id = $1`, [rule.program_id]);
         if (p?.state === 'paused') {
-          await this.programs.applyTransition(m, systemActor('automation'), rule.program_id, 'resume');
+          await this.programs.applyTransition(m, actor, rule.program_id, 'resume', { managed: true });
           resumed.push(rule.program_id);
         }
       }
@@ -171,11 +171,9 @@ export class RuleService {
       return rule.id;
     });
     if (resumed.length) {
-      const programs = await this.dataSource.query(`SELECT id FROM program WHERE id = ANY($1)`, [resumed]);
-      void programs;
       for (const programId of resumed) {
         const entity = await this.programs.find(this.dataSource.manager, programId);
-        await this.programs.notifyStateChange([entity], 'resume', systemActor('automation'));
+        await this.programs.notifyStateChange([entity], 'resume', actor);
       }
     }
     return this.get(id);
@@ -257,7 +255,7 @@ export class RuleService {
       await this.setState(systemActor(`automation: ${reason}`), ruleId, 'paused');
       return true;
     } catch (error) {
-      if (error instanceof ConflictError) return false;
+      if (error instanceof ConflictError) return false; // paused already
       throw error;
     }
   }

@@ -1,5 +1,5 @@
 import { validateCode } from './codes';
-import { validateAttributeSet, validateEventType } from './drip-definition';
+import { assertNoNul, isObject, validateAttributeSet, validateEventType } from './drip-definition';
 import { ValidationError } from './errors';
 import { CriteriaNode, validateCriteria } from './segment-criteria';
 
@@ -45,8 +45,6 @@ export const DEFAULT_RULE_DEPTH_LIMIT = 5;
 const MAX_ACTIONS = 10;
 const CHANNELS = ['email', 'sms', 'all'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Checks a rule someone wrote; returns it normalised. Errors name the action (`actions[2].url`). */
 export function validateRuleDefinition(input: {
   event?: unknown;
@@ -54,6 +52,8 @@ export function validateRuleDefinition(input: {
   actions?: unknown;
   holdoutPercent?: unknown;
 }): RuleDefinition {
+  assertNoNul(input.if, 'if');
+  assertNoNul(input.actions, 'actions');
   const event = validateEventType(input.event, 'event');
   const condition =
     input.if === undefined || input.if === null ? null : validateCriteria(input.if, 'if', { eventFields: true });

@@ -1,6 +1,7 @@
 import { validateWeight, weightSum } from './cell-weights';
 import { validateCode } from './codes';
 import { formatIsoDuration, parseIsoDuration, parseWaitUntil, WaitUntil } from './drip-time';
+import { HH_MM } from './local-time';
 import { ConflictError, InvalidTransitionError, ValidationError } from './errors';
 import { CriteriaNode, validateCriteria } from './segment-criteria';
 
@@ -109,16 +110,25 @@ const MAX_CONDITION_LEAVES = 50;
 const STEP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 export const EVENT_TYPE = /^[a-z][a-z0-9_-]{0,39}$/;
 export const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const DATE_FIELD = /^(birthDate|createdAt|attributes\.[A-Za-z_][A-Za-z0-9_]{0,63})$/;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Objects (not arrays, not null) as JSON gives them. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function onlyKeys(input: Record<string, unknown>, allowed: readonly string[], at: string, what: string): void {
+/** Refuses keys outside `allowed`, naming the first one (`${at}.${key}`). */
+export function onlyKeys(input: Record<string, unknown>, allowed: readonly string[], at: string, what: string): void {
   for (const key of Object.keys(input)) {
     if (!allowed.includes(key)) {
       throw new ValidationError(`${what}: "${key}" is not allowed (expected ${allowed.join(', ')})`, `${at}.${key}`);
     }
+  }
+}
+
+/** PostgreSQL's jsonb cannot hold a NUL character: refused up front, naming the field, instead of failing the write. */
+export function assertNoNul(value: unknown, field: string): void {
+  if (JSON.stringify(value ?? null).includes('\\u0000')) {
+    throw new ValidationError(`${field} must not contain the NUL character (\\u0000)`, field);
   }
 }
 
@@ -143,6 +153,7 @@ export function validateDripDefinition(input: {
   exit?: unknown;
   reentry?: unknown;
 }): DripDefinition {
+  for (const field of ['trigger', 'steps', 'exit'] as const) assertNoNul(input[field], field);
   const trigger = validateTrigger(input.trigger);
   const steps = validateSteps(input.steps);
   const exit = validateExit(input.exit, trigger);

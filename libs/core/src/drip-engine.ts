@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BranchCondition, BranchLeaf, DripDefinition, DripStep, SplitArm } from './drip-definition';
-import { addDuration, parseIsoDuration, waitEnd } from './drip-time';
+import { addDuration, nextLocalTime, parseIsoDuration, waitEnd } from './drip-time';
 
 /**
  * How one enrollment moves through a drip: pure, so the worker, the tests and the benchmark run the
@@ -67,6 +67,10 @@ export interface AdvanceContext {
   facts: EnrollmentFacts;
   /** Per split: the key its arm allocation is hashed with (stable across versions: the split's program id). */
   splitKey(step: string): string;
+  /** In a holdout already (an earlier split put it in a control cell): later splits leave it there. */
+  heldOut?: boolean;
+  /** When the current wait was due (the enrollment's due time), if it is waiting. */
+  dueAt?: Date | null;
 }
 
 /** How engagement facts are keyed: `open:<step id, lower-cased>`. */
@@ -150,16 +154,23 @@ function dedupe(requests: FactRequest[]): FactRequest[] {
 }
 
 /**
- * The arm of a split for a customer seen there for the first time: a keyed hash of (split key, seed,
- * customer id) mapped onto the cumulative weights, so the same customer lands in the same arm on
- * every worker and every rerun, and arms fill in proportion to their weights.
+ * A customer's place in [0, 1) for a keyed draw: a keyed hash of (key, seed, customer id), so the same
+ * customer draws the same on every worker and every rerun, and draws are uniform over customers.
  */
-export function allocateArm(arms: readonly SplitArm[], key: string, seed: number | null, customerId: string): SplitArm {
+export function hashShare(key: string, seed: number | null, customerId: string): number {
   const digest = createHash('sha256')
     .update(`${key}:${seed ?? 0}:${customerId}`)
     .digest();
   // 48 bits: uniform enough, and exact in a double.
-  const u = digest.readUIntBE(0, 6) / 2 ** 48;
+  return digest.readUIntBE(0, 6) / 2 ** 48;
+}
+
+/**
+ * The arm of a split for a customer seen there for the first time: their hash share mapped onto the
+ * cumulative weights, so arms fill in proportion to their weights.
+ */
+export function allocateArm(arms: readonly SplitArm[], key: string, seed: number | null, customerId: string): SplitArm {
+  const u = hashShare(key, seed, customerId);
   const total = arms.reduce((s, a) => s + a.weight, 0);
   let running = 0;
   for (const arm of arms) {
@@ -169,6 +180,12 @@ export function allocateArm(arms: readonly SplitArm[], key: string, seed: number
   return arms[arms.length - 1];
 }
 
+/**
+ * A wait with an `until` that is claimed this late (the drip was paused, workers were down) waits for
+ * its next window rather than sending at whatever hour it is now.
+ */
+export const LATE_WAIT_MS = 3_600_000;
+
 /** Runs steps from `position` until the enrollment waits, ends, or needs facts. */
 export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosition, ctx: AdvanceContext): Advance {
   const steps = def.steps;
@@ -177,6 +194,7 @@ export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosit
   const effects: StepEffect[] = [];
   const entered: string[] = [];
   let { index, waiting } = position;
+  let heldOut = ctx.heldOut ?? false;
   // Jumps only go forward (checked when the drip is saved), so this ends within steps.length rounds.
   for (let guard = 0; guard <= steps.length; guard++) {
     if (index >= steps.length) {
@@ -185,7 +203,14 @@ export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosit
     const step = steps[index];
     if (step.type === 'wait') {
       if (waiting) {
-        // Claimed because its end has come.
+        // Claimed because its end has come; claimed much later than that, an `until` waits for its next window.
+        const late = ctx.dueAt ? ctx.now.getTime() - ctx.dueAt.getTime() : 0;
+        if (step.until && late > LATE_WAIT_MS) {
+          const dueAt = nextLocalTime(ctx.now, step.until, ctx.timeZone);
+          if (dueAt.getTime() > ctx.now.getTime()) {
+            return { position: { index, waiting: true }, effects, entered, end: { kind: 'wait', dueAt } };
+          }
+        }
         index++;
         waiting = false;
         continue;
@@ -220,6 +245,12 @@ export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosit
       continue;
     }
     if (step.type === 'split') {
+      if (heldOut) {
+        // A holdout stays one for the rest of the drip: measured (and never contacted) where it was held out.
+        entered.push(step.id);
+        index++;
+        continue;
+      }
       if (!ctx.facts.arms.has(step.id)) {
         return {
           position: { index, waiting: false },
@@ -230,10 +261,12 @@ export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosit
       }
       entered.push(step.id);
       const known = ctx.facts.arms.get(step.id);
-      const arm =
-        (known && step.cells.find((c) => c.code.toLowerCase() === known.toLowerCase())) ||
-        allocateArm(step.cells, ctx.splitKey(step.id), step.seed, ctx.customerId);
+      // A customer keeps their arm, even one this version no longer has (it goes on after the split).
+      const arm = known
+        ? (step.cells.find((c) => c.code.toLowerCase() === known.toLowerCase()) ?? removedArm(known))
+        : allocateArm(step.cells, ctx.splitKey(step.id), step.seed, ctx.customerId);
       effects.push({ kind: 'assign', step: step.id, arm });
+      if (arm.isControl) heldOut = true;
       index = arm.next ? jump(arm.next) : index + 1;
       continue;
     }
@@ -254,6 +287,17 @@ export function advanceEnrollment(def: DripDefinition, position: EnrollmentPosit
 }
 
 const last = (steps: DripStep[]): string | null => steps[steps.length - 1]?.id ?? null;
+
+/** An arm an earlier version had: its cell (and whether it is a control) is known to the caller by code. */
+const removedArm = (code: string): SplitArm => ({
+  code,
+  name: code,
+  weight: 0,
+  isControl: false,
+  responseCode: null,
+  offer: null,
+  next: null,
+});
 
 /** The position of a step id in a definition (an enrollment stores the id, so versions can differ). */
 export function positionOf(def: DripDefinition, stepId: string | null, waiting: boolean): EnrollmentPosition {

@@ -103,16 +103,7 @@ export class DispatcherService {
     for (;;) {
       const ids = await this.ledger.pendingIds(programId, after, size * 100);
       if (!ids.length) return enqueued;
-      const jobs = [];
-      for (let i = 0; i < ids.length; i += size) {
-        const sendIds = ids.slice(i, i + size);
-        jobs.push({
-          name: DeliveryJob.Deliver,
-          data: { programId, sendIds } satisfies DeliveryJobPayloads[typeof DeliveryJob.Deliver],
-          opts: { jobId: `deliver.${programId}.${sendIds[0]}.${generation}`, ...DELIVER_JOB_OPTIONS },
-        });
-      }
-      await this.queue.addBulk(jobs);
+      await this.queue.addBulk(this.deliverJobs(programId, ids, (first) => `${first}.${generation}`));
       enqueued += ids.length;
       after = ids[ids.length - 1];
     }
@@ -139,19 +130,9 @@ export class DispatcherService {
          SELECT id::text, program_id, send_ids FROM taken ORDER BY id`,
         ['ids' in filter ? filter.ids : new Date(this.clock.now().getTime() - filter.olderThanMs)],
       );
-      const size = this.config.sendBatchSize;
-      const jobs = rows.flatMap((row) => {
-        const batches = [];
-        for (let i = 0; i < row.send_ids.length; i += size) {
-          const sendIds = row.send_ids.slice(i, i + size);
-          batches.push({
-            name: DeliveryJob.Deliver,
-            data: { programId: row.program_id, sendIds } satisfies DeliveryJobPayloads[typeof DeliveryJob.Deliver],
-            opts: { jobId: `deliver.${row.program_id}.o${row.id}.${i / size}`, ...DELIVER_JOB_OPTIONS },
-          });
-        }
-        return batches;
-      });
+      const jobs = rows.flatMap((row) =>
+        this.deliverJobs(row.program_id, row.send_ids, (_, batch) => `o${row.id}.${batch}`),
+      );
       if (jobs.length) await this.queue.addBulk(jobs);
       return rows.reduce((n, r) => n + r.send_ids.length, 0);
     });
@@ -163,20 +144,29 @@ export class DispatcherService {
     const generation = `s${this.clock.now().getTime()}`;
     let n = 0;
     for (const { programId, sendIds } of stranded) {
-      const size = this.config.sendBatchSize;
-      const jobs = [];
-      for (let i = 0; i < sendIds.length; i += size) {
-        const batch = sendIds.slice(i, i + size);
-        jobs.push({
-          name: DeliveryJob.Deliver,
-          data: { programId, sendIds: batch },
-          opts: { jobId: `deliver.${programId}.${batch[0]}.${generation}`, ...DELIVER_JOB_OPTIONS },
-        });
-      }
-      await this.queue.addBulk(jobs);
+      await this.queue.addBulk(this.deliverJobs(programId, sendIds, (first) => `${first}.${generation}`));
       n += sendIds.length;
     }
     return n;
+  }
+
+  /**
+   * Deliver jobs for sends, SEND_BATCH_SIZE a job; job ids `deliver.<program>.<suffix>`, where the suffix
+   * names the batch (its first send, or its place) and what enqueued it, so a repeat adds nothing while
+   * the first waits.
+   */
+  private deliverJobs(programId: string, sendIds: string[], suffix: (firstSend: string, batch: number) => string) {
+    const size = this.config.sendBatchSize;
+    const jobs = [];
+    for (let i = 0; i < sendIds.length; i += size) {
+      const batch = sendIds.slice(i, i + size);
+      jobs.push({
+        name: DeliveryJob.Deliver,
+        data: { programId, sendIds: batch } satisfies DeliveryJobPayloads[typeof DeliveryJob.Deliver],
+        opts: { jobId: `deliver.${programId}.${suffix(batch[0], i / size)}`, ...DELIVER_JOB_OPTIONS },
+      });
+    }
+    return jobs;
   }
 
   /**

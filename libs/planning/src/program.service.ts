@@ -147,6 +147,9 @@ export class ProgramService {
     }
     if (query.state) qb.andWhere('p.state = :state', { state: query.state });
     if (query.channel) qb.andWhere('p.channel = :channel', { channel: query.channel });
+    // A campaign's own programs by default; those automation keeps for drips and rules when asked.
+    if ((query.managed ?? 'exclude') === 'exclude') qb.andWhere('p.managed_by IS NULL');
+    if (query.managed === 'only') qb.andWhere('p.managed_by IS NOT NULL');
     const { rows, nextCursor } = await keysetPage<ProgramEntity>(qb, 'p', query);
     return { items: await this.views(this.dataSource.manager, rows), nextCursor };
   }
@@ -250,11 +253,12 @@ export class ProgramService {
     actor: Actor,
     ref: string,
     action: ProgramAction,
-    options: { scheduledAt?: string } = {},
+    options: { scheduledAt?: string; managed?: boolean } = {},
   ): Promise<ProgramEntity> {
     const p = await this.find(m, ref, true);
-    // Programs automation keeps move with their drip or rule; the system (a complaint guard) may still pause one.
-    if (p.managedBy && actor.keyId !== null) assertNotManaged(p);
+    // Programs automation keeps move with their drip or rule (`managed`: automation moving them, for the key
+    // that moved the drip); the system (a complaint guard) may still pause one.
+    if (p.managedBy && actor.keyId !== null && !options.managed) assertNotManaged(p);
     const from = p.state as ProgramState;
     const to = nextProgramState(from, action);
     const now = this.clock.now();

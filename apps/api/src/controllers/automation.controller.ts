@@ -33,6 +33,8 @@ import {
   RulePage,
   RuleService,
   RuleView,
+  UnenrollDto,
+  UnenrollView,
   UpdateDripDto,
   UpdateRuleDto,
 } from '@closeloop/automation';
@@ -148,7 +150,17 @@ export class DripController {
   @ApiOkResponse({ type: EnrollView })
   @ApiErrors(400, 404, 409)
   enroll(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: EnrollDto) {
-    return this.drips.enroll(actor, id, body.customers);
+    return this.drips.enroll(actor, id, body.customers, body.idempotencyKey);
+  }
+
+  @Post('drips/:id/unenroll')
+  @HttpCode(200)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Take customers out of a drip (exit reason removed): they get nothing more from it' })
+  @ApiOkResponse({ type: UnenrollView })
+  @ApiErrors(400, 404)
+  unenroll(@CurrentActor() actor: Actor, @Param('id') id: string, @Body() body: UnenrollDto) {
+    return this.drips.unenroll(actor, id, body.customers);
   }
 
   @Get('drips/:id/report')
@@ -237,8 +249,9 @@ export class RuleController {
   @ApiOperation({ summary: 'List rules (filter by state or event)' })
   @ApiOkResponse({ type: RulePage })
   @ApiErrors(400)
-  list(@Query() query: RuleListQueryDto) {
-    return this.rules.list(query);
+  async list(@CurrentActor() actor: Actor, @Query() query: RuleListQueryDto) {
+    const page = await this.rules.list(query);
+    return { ...page, items: page.items.map((r) => forRole(r, actor)) };
   }
 
   @Get('rules/:id')
@@ -246,8 +259,8 @@ export class RuleController {
   @ApiOperation({ summary: 'A rule (id or code) with its firing counts and measuring program' })
   @ApiOkResponse({ type: RuleView })
   @ApiErrors(404)
-  get(@Param('id') id: string) {
-    return this.rules.get(id);
+  async get(@CurrentActor() actor: Actor, @Param('id') id: string) {
+    return forRole(await this.rules.get(id), actor);
   }
 
   @Patch('rules/:id')
@@ -287,4 +300,26 @@ export class RuleController {
   firings(@Param('id') id: string, @Query() query: FiringListQueryDto) {
     return this.rules.firings(id, query);
   }
+}
+
+/**
+ * Webhook URLs often carry their receiver's secret (in the path or the query): analysts, who only read,
+ * see the origin alone.
+ */
+function forRole(rule: RuleView, actor: Actor): RuleView {
+  if (actor.role !== 'analyst') return rule;
+  return {
+    ...rule,
+    actions: rule.actions.map((a) => {
+      const action = a as { type: string; url?: string };
+      if (action.type !== 'webhook' || !action.url) return a;
+      let origin = '…';
+      try {
+        origin = new URL(action.url).origin;
+      } catch {
+        // not a URL: nothing of it is shown
+      }
+      return { ...action, url: `${origin}/…` };
+    }),
+  };
 }

@@ -123,6 +123,26 @@ export class EnrollDto {
   @IsString({ each: true })
   @Length(1, 200, { each: true })
   customers!: string[];
+
+  @ApiPropertyOptional({
+    description: 'makes a retry harmless: customers already enrolled with this key are not again',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  idempotencyKey?: string;
+}
+
+export class UnenrollDto {
+  @ApiProperty({ type: [String], description: 'customers (externalId) to take out of the drip, 1 to 1000' })
+  @IsArray()
+  @IsString({ each: true })
+  @Length(1, 200, { each: true })
+  customers!: string[];
+}
+
+export class UnenrollView {
+  @ApiProperty({ description: 'enrollments ended (exit reason removed)' }) removed!: number;
 }
 
 export class DripProgramCellView {

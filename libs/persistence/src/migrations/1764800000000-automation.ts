@@ -105,6 +105,10 @@ export class Automation1764800000000 implements MigrationInterface {
     await q.query(`CREATE INDEX drip_enrollment_due_idx ON drip_enrollment (drip_id, due_at) WHERE state = 'active'`);
     // Exits by customer (unsubscribes, events) and the re-entry check.
     await q.query(`CREATE INDEX drip_enrollment_customer_idx ON drip_enrollment (customer_id, drip_id)`);
+    // What an event (or a repeat of it) enrolled: the answer to POST /v1/events looks it up.
+    await q.query(
+      `CREATE INDEX drip_enrollment_trigger_idx ON drip_enrollment (trigger_key) WHERE trigger_key IS NOT NULL`,
+    );
     // Per drip ('' = the drip as a whole) and step: enrolled, entered, completed, exited, exited:<reason>.
     await q.query(`
       CREATE TABLE drip_counter (
@@ -175,6 +179,8 @@ export class Automation1764800000000 implements MigrationInterface {
         reason text,
         program_id uuid,
         cell_id uuid,
+        -- The rule's actions when it fired: a rerun does these, whatever the rule says by then.
+        actions jsonb NOT NULL,
         -- One entry per action: { "type", "status": "done" | "failed" | "skipped", "detail" }
         results jsonb NOT NULL DEFAULT '[]'::jsonb,
         error text,
@@ -183,6 +189,8 @@ export class Automation1764800000000 implements MigrationInterface {
         UNIQUE (rule_id, event_id)
       )`);
     await q.query(`CREATE INDEX rule_firing_rule_idx ON rule_firing (rule_id, created_at, id)`);
+    // The firings of an event (the answer to POST /v1/events, on every request).
+    await q.query(`CREATE INDEX rule_firing_event_idx ON rule_firing (event_id)`);
     // Firings whose action job may be lost (a crash between commit and enqueue): the sweep re-enqueues them.
     await q.query(`CREATE INDEX rule_firing_pending_idx ON rule_firing (created_at) WHERE state = 'pending'`);
 
@@ -210,15 +218,19 @@ export class Automation1764800000000 implements MigrationInterface {
       `CREATE INDEX customer_birth_day_idx ON customer (((extract(month FROM birth_date) * 100 + extract(day FROM birth_date))::int))
         WHERE birth_date IS NOT NULL AND erased_at IS NULL`,
     );
-    // Dates kept as text in attributes: a value that is not a date reads as none instead of failing the scan.
+    // Dates kept as text in attributes: a value that is not a real date reads as none instead of failing
+    // the scan. No exception handler (each would be a subtransaction per row): the day is checked against
+    // the length of its month first.
     await q.query(`
-      CREATE FUNCTION closeloop_try_date(value text) RETURNS date LANGUAGE plpgsql STABLE AS $fn$
-      BEGIN
-        IF value IS NULL OR value !~ '^\\d{4}-\\d{2}-\\d{2}' THEN RETURN NULL; END IF;
-        RETURN substring(value FROM 1 FOR 10)::date;
-      EXCEPTION WHEN others THEN
-        RETURN NULL;
-      END
+      CREATE FUNCTION closeloop_try_date(value text) RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT CASE WHEN value ~ '^[1-9]\\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])' THEN
+          CASE WHEN substring(value FROM 9 FOR 2)::int <= extract(day FROM (
+                      make_date(substring(value FROM 1 FOR 4)::int, substring(value FROM 6 FOR 2)::int, 1)
+                      + interval '1 month' - interval '1 day'))
+               THEN make_date(substring(value FROM 1 FOR 4)::int, substring(value FROM 6 FOR 2)::int,
+                              substring(value FROM 9 FOR 2)::int)
+          END
+        END
       $fn$`);
   }
 

@@ -176,6 +176,15 @@ export class ProgramListQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(CHANNELS)
   channel?: Channel;
+
+  @ApiPropertyOptional({
+    enum: ['exclude', 'include', 'only'],
+    default: 'exclude',
+    description: 'programs automation keeps to measure drips and rules (`managedBy`): left out unless asked for',
+  })
+  @IsOptional()
+  @IsIn(['exclude', 'include', 'only'])
+  managed?: 'exclude' | 'include' | 'only';
 }
 
 export class RefView {
