@@ -569,7 +569,16 @@ describe('drips', () => {
     expect(paused.state).toBe('paused');
     expect(paused.programs.every((p: { state: string }) => p.state === 'paused')).toBe(true);
     await m().post(`/v1/drips/${drip.id}/pause`).expect(409);
-    // Its programs move only with it.
+    // Its programs move only with it, and are listed with the campaigns' programs only when asked for.
+    const listed = (await m().get('/v1/programs?limit=200').expect(200)).body.items.map(
+      (p: { code: string }) => p.code,
+    );
+    expect(listed).not.toContain(paused.programs[0].code);
+    const managed = (await m().get('/v1/programs?managed=only&limit=200').expect(200)).body.items;
+    expect(managed.find((p: { code: string }) => p.code === paused.programs[0].code)).toMatchObject({
+      campaign: null,
+      managedBy: { type: 'drip', id: drip.id },
+    });
     const mainProgram = paused.programs[0].code;
     const refused = await m().post(`/v1/programs/${mainProgram}/resume`).expect(409);
     expect(refused.body.message).toContain('/v1/drips');
@@ -583,18 +592,35 @@ describe('drips', () => {
       .expect(200);
     expect(none.body.enrolled).toEqual([]);
 
+    // One customer is taken out by hand before it resumes.
+    const out = (
+      await m()
+        .post(`/v1/drips/${drip.id}/unenroll`, { customers: [ids[2]] })
+        .expect(200)
+    ).body;
+    expect(out).toEqual({ removed: 1 });
+
     const resumed = (await m().post(`/v1/drips/${drip.id}/activate`).expect(200)).body;
     expect(resumed.programs.every((p: { state: string }) => p.state === 'running')).toBe(true);
     await until(
       'sent after resuming',
       () => messagesTo(run),
-      (x) => x.length === 3,
+      (x) => x.length === 2,
     );
-    await until(
+    const ended = await until(
       'completed',
       () => enrollments(drip.id),
-      (r) => r.every((x) => x.state === 'completed'),
+      (r) => r.every((x) => x.state !== 'active'),
     );
+    expect(ended.map((x) => [x.external_id, x.state, x.exit_reason])).toEqual([
+      [ids[0], 'completed', null],
+      [ids[1], 'completed', null],
+      [ids[2], 'exited', 'removed'],
+    ]);
+    expect((await messagesTo(run)).map((x) => x.to).sort()).toEqual([
+      `${ids[0]}@mail.example`,
+      `${ids[1]}@mail.example`,
+    ]);
 
     const archived = (await m().post(`/v1/drips/${drip.id}/archive`).expect(200)).body;
     expect(archived.state).toBe('archived');

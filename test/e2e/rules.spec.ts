@@ -203,6 +203,19 @@ describe('business rules', () => {
     expect((await db.query(`SELECT count(*)::int AS n FROM rule_firing WHERE rule_id = $1`, [rule.id])).rows[0].n).toBe(
       1,
     );
+    // A key is the customer's own: another customer's event with the same key is another event.
+    const other = (
+      await m()
+        .post('/v1/events', { externalId: small, type: event, properties: { amount: 1 }, idempotencyKey: `${run}-1` })
+        .expect(200)
+    ).body;
+    expect(other.duplicate).toBe(false);
+    expect(other.id).not.toBe(first.id);
+
+    // Analysts read rules, but not the secrets webhook URLs may carry.
+    const seen = (await api.as('analyst').get(`/v1/rules/${rule.code}`).expect(200)).body;
+    expect(seen.actions[2]).toEqual({ type: 'webhook', url: `${new URL(hookUrl).origin}/…` });
+    expect((await m().get(`/v1/rules/${rule.code}`).expect(200)).body.actions[2].url).toBe(hookUrl);
 
     const view = (await m().get(`/v1/rules/${rule.code}`).expect(200)).body;
     expect(view.firings).toMatchObject({ total: 1, done: 1, pending: 0 });
@@ -462,6 +475,10 @@ describe('business rules', () => {
       .expect(400);
     expect(future.body.message).toBe('body.occurredAt is in the future');
     await m().post('/v1/events', { externalId: ok, type: 'Sign Up' }).expect(400);
+    const nul = await m()
+      .post('/v1/events', { externalId: ok, type: 'signup', properties: { note: 'a\u0000b' } })
+      .expect(400);
+    expect(nul.body.message).toBe('body.properties must not contain the NUL character (\\u0000)');
     expect((await db.query(`SELECT count(*)::int AS n FROM customer_event`)).rows[0].n).toBe(before);
   });
 });

@@ -252,4 +252,46 @@ describe('drip triggers', () => {
       await db.query(`DROP TRIGGER poison ON send`);
     }
   });
+
+  it('ends a waiting enrollment on an unsubscribe from a channel the drip sends on, not another', async () => {
+    clock.set('2026-08-01T10:00:00.000Z');
+    const run = uniqueCode('unsub').toLowerCase();
+    await ctx.get(CustomerService).upsertBatch(
+      actor,
+      ['texted-stop', 'mailed-unsub'].map((name, i) => ({
+        externalId: `${run}-${name}`,
+        email: `${run}-${name}@mail.example`,
+        phone: `+4915100009${String(i).padStart(3, '0')}`,
+        consent: { email: true, sms: true },
+      })),
+    );
+    const drips = ctx.get(DripService);
+    const drip = await drips.create(actor, {
+      code: uniqueCode('MAILONLY'),
+      name: 'email only',
+      trigger: { type: 'event', event: 'x' },
+      steps: [
+        { id: 'w', type: 'wait', duration: 'P7D' },
+        { id: 's', type: 'send', template },
+      ],
+    });
+    await drips.transition(actor, drip.id, 'activate');
+    await drips.enroll(actor, drip.id, [`${run}-texted-stop`, `${run}-mailed-unsub`]);
+    await ctx.get(DripEngine).tick();
+    // A STOP by text and an unsubscribe from an email, both recorded after they entered the wait.
+    await db.query(
+      `INSERT INTO suppression (channel, address, address_hash, customer_id, reason, source, created_by, created_at)
+       SELECT v.channel, v.address, sha256(convert_to(v.address, 'UTF8')), c.id, 'unsubscribed', 'test', 'test', now()
+         FROM (VALUES ('sms', $1, $2), ('email', $3, $4)) AS v(channel, address, customer)
+         JOIN customer c ON c.external_id = v.customer`,
+      ['+4915100009000', `${run}-texted-stop`, `${run}-mailed-unsub@mail.example`, `${run}-mailed-unsub`],
+    );
+    await ctx.get(DripTriggers).run();
+    expect((await enrolled(drip.id)).map((r) => [r.external_id.slice(run.length + 1), r.state, r.exit_reason])).toEqual(
+      [
+        ['mailed-unsub', 'exited', 'unsubscribed'],
+        ['texted-stop', 'active', null],
+      ],
+    );
+  });
 });
