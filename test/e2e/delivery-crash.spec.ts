@@ -1,17 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
-import { buildOnce, ROOT, runCli } from '../support/built-app';
+import { buildOnce, exited, runCli, startBuiltWorker } from '../support/built-app';
 import { aLaunchableProgram } from '../support/delivery-fixtures';
 import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
-  );
 
 /**
  * RELIABILITY.md "Faults to survive": a worker process killed with SIGKILL mid-send, then a new one
@@ -47,22 +41,7 @@ describe('a worker killed mid-send', () => {
     await sink?.stop();
   });
 
-  const startWorker = () => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'error',
-        CLOSELOOP_NO_LOCAL_SERVICES: '1',
-        DATABASE_URL: api.databaseUrl,
-        REDIS_URL: process.env.REDIS_URL!,
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    workers.push(child);
-    return child;
-  };
+  const startWorker = () => startBuiltWorker(api.databaseUrl, env, workers);
 
   it('loses nothing and duplicates at most the in-flight sends', async () => {
     const m = api.as('marketer');

@@ -1,17 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
 import { anActiveDrip, anEmailTemplate, readMessage, someCustomers, until } from '../support/automation-fixtures';
-import { buildOnce, ROOT } from '../support/built-app';
+import { buildOnce, exited, startBuiltWorker } from '../support/built-app';
 import { uniqueCode } from '../support/factories';
 import { startTestApi, TestApi } from '../support/test-api';
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) =>
-    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
-  );
 
 /**
  * A drip's waits are due times in PostgreSQL, not timers in a process: a worker killed with SIGKILL
@@ -47,22 +41,7 @@ describe('a worker killed while drip enrollments wait', () => {
     await sink?.stop();
   });
 
-  const startWorker = () => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], {
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'error',
-        CLOSELOOP_NO_LOCAL_SERVICES: '1',
-        DATABASE_URL: api.databaseUrl,
-        REDIS_URL: process.env.REDIS_URL!,
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    workers.push(child);
-    return child;
-  };
+  const startWorker = () => startBuiltWorker(api.databaseUrl, env, workers);
 
   it('fires each step exactly once across the restart', async () => {
     const m = api.as('marketer');

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -46,4 +46,35 @@ export function runCli(args: string[], env: Record<string, string | undefined>):
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Resolves when the process has exited (at once if it already has). */
+export const exited = (child: ChildProcess): Promise<void> =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
+
+/**
+ * The built worker as a real process on the given database and environment (the shared REDIS_URL), so a
+ * test can kill it with SIGKILL; `workers` collects it for the test's cleanup.
+ */
+export function startBuiltWorker(
+  databaseUrl: string,
+  env: Record<string, string>,
+  workers: ChildProcess[],
+): ChildProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/worker/src/main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      CLOSELOOP_NO_LOCAL_SERVICES: '1',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.REDIS_URL!,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(child);
+  return child;
 }

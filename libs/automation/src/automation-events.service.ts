@@ -31,6 +31,13 @@ interface RecordedEvent extends InternalEvent {
   id: string;
 }
 
+/** What an event did, for the answer. */
+interface Reactions {
+  enrolled: string[];
+  exited: number;
+  firings: { rule: string; id: string; state: string; reason: string | null }[];
+}
+
 /** What is left to do once the transaction that recorded events has committed. */
 export interface AfterEvents {
   firings: string[];
@@ -196,13 +203,11 @@ export class AutomationEvents {
     // The id each event got, in the order given (null: a repeated key, or not kept).
     const idOf = new Map(kept.map((e, i) => [e, inserted.has(ids[i]) ? ids[i] : null]));
     const after: AfterEvents = { firings: [], enrolled: false, segmentCustomers: [] };
-    const reactions = new Map<string, { enrolled: string[]; exited: number }>(
-      recorded.map((e) => [e.id, { enrolled: [], exited: 0 }]),
-    );
+    const reactions = new Map<string, Reactions>(recorded.map((e) => [e.id, { enrolled: [], exited: 0, firings: [] }]));
     if (recorded.length) {
       await this.exits(m, recorded, listeners, reactions);
       after.enrolled = await this.enroll(m, recorded, listeners, reactions);
-      after.firings = await this.fire(m, recorded, listeners);
+      after.firings = await this.fire(m, recorded, listeners, reactions);
       if (listeners.segmentDrips) after.segmentCustomers = [...new Set(recorded.map((e) => e.customerId))];
     }
     return { ids: events.map((e) => idOf.get(e) ?? null), after, reactions };
@@ -216,7 +221,7 @@ export class AutomationEvents {
     m: EntityManager,
     events: RecordedEvent[],
     listeners: Listeners,
-    reactions: Map<string, { enrolled: string[]; exited: number }>,
+    reactions: Map<string, Reactions>,
   ): Promise<void> {
     const byDrip = new Map<string, Map<string, { reason: string; customerId: string }>>();
     for (const [type, drips] of listeners.exits) {
@@ -252,7 +257,7 @@ export class AutomationEvents {
     m: EntityManager,
     events: RecordedEvent[],
     listeners: Listeners,
-    reactions: Map<string, { enrolled: string[]; exited: number }>,
+    reactions: Map<string, Reactions>,
   ): Promise<boolean> {
     let any = false;
     for (const [type, drips] of listeners.drips) {
@@ -291,7 +296,12 @@ export class AutomationEvents {
    * or `skipped` at the depth limit. A rule with a holdout puts the customer in its treatment or its
    * control cell by a keyed hash, so the same customer always lands in the same cell.
    */
-  private async fire(m: EntityManager, events: RecordedEvent[], listeners: Listeners): Promise<string[]> {
+  private async fire(
+    m: EntityManager,
+    events: RecordedEvent[],
+    listeners: Listeners,
+    reactions: Map<string, Reactions>,
+  ): Promise<string[]> {
     const pending: string[] = [];
     for (const [type, rules] of listeners.rules) {
       const ofType = events.filter((e) => e.type === type);
@@ -308,7 +318,7 @@ export class AutomationEvents {
           : [];
         const keptCell = new Map(kept.map((k) => [k.customer_id, k.cell_id]));
         const cells = matching.map((e) => keptCell.get(e.customerId) ?? this.cellOf(rule, e.customerId)?.id ?? null);
-        const rows: { id: string; state: string }[] = await m.query(
+        const rows: { id: string; state: string; reason: string | null; event_id: string }[] = await m.query(
           `INSERT INTO rule_firing (rule_id, event_id, customer_id, depth, state, reason, program_id, cell_id, actions,
                                    created_at)
            SELECT $1, x.event_id, x.customer_id, x.depth,
@@ -316,7 +326,7 @@ export class AutomationEvents {
                   CASE WHEN x.depth >= $6 THEN 'depth limit' END, $7, x.cell_id, $9, $8
              FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::uuid[]) AS x(event_id, customer_id, depth, cell_id)
            ON CONFLICT (rule_id, event_id) DO NOTHING
-           RETURNING id, state`,
+           RETURNING id, state, reason, event_id`,
           [
             rule.id,
             matching.map((e) => e.id),
@@ -332,6 +342,8 @@ export class AutomationEvents {
         const skipped = matching.filter((e) => !mayFireAt(e.depth, this.config.ruleMaxDepth)).length;
         if (skipped) this.logger.warn({ rule: rule.code, skipped }, 'rule not fired: event depth limit reached');
         pending.push(...rows.filter((r) => r.state === 'pending').map((r) => r.id));
+        for (const r of rows)
+          reactions.get(r.event_id)?.firings.push({ rule: rule.code, id: r.id, state: r.state, reason: r.reason });
       }
     }
     return pending;
@@ -378,7 +390,7 @@ export class AutomationEvents {
     inputs: EventInputDto[],
     events: InternalEvent[],
     ids: (string | null)[],
-    reactions: Map<string, { enrolled: string[]; exited: number }>,
+    reactions: Map<string, Reactions>,
   ): Promise<EventView[]> {
     const repeatedKeys = [
       ...new Set(events.filter((e, i) => !ids[i] && e.idempotencyKey).map((e) => e.idempotencyKey!)),
@@ -391,13 +403,13 @@ export class AutomationEvents {
           )
         : [];
     const byKey = new Map(stored.map((s) => [s.idempotency_key, s]));
-    const allIds = [...new Set([...ids.filter((id): id is string => !!id), ...stored.map((s) => s.id)])];
+    // What the events recorded now did is known; only repeats of earlier events are looked up.
     const firings: { event_id: string; rule: string; id: string; state: string; reason: string | null }[] =
-      allIds.length
+      stored.length
         ? await this.dataSource.query(
             `SELECT f.event_id, r.code AS rule, f.id, f.state, f.reason FROM rule_firing f JOIN rule r ON r.id = f.rule_id
               WHERE f.event_id = ANY($1::uuid[]) ORDER BY f.created_at, f.id`,
-            [allIds],
+            [stored.map((x) => x.id)],
           )
         : [];
     const enrolled: { trigger_key: string; code: string }[] = stored.length
@@ -423,9 +435,11 @@ export class AutomationEvents {
           ? (reactions.get(own)?.enrolled ?? [])
           : enrolled.filter((x) => x.trigger_key === `event:${id}`).map((x) => x.code),
         exited: own ? (reactions.get(own)?.exited ?? 0) : 0,
-        firings: firings
-          .filter((f) => f.event_id === id)
-          .map((f) => ({ rule: f.rule, id: f.id, state: f.state, reason: f.reason })),
+        firings: own
+          ? (reactions.get(own)?.firings ?? [])
+          : firings
+              .filter((f) => f.event_id === id)
+              .map((f) => ({ rule: f.rule, id: f.id, state: f.state, reason: f.reason })),
       };
     });
   }

@@ -471,7 +471,6 @@ export class DripEngine implements OnModuleDestroy {
       }
     }
 
-    const { outbox } = await this.ledger.writeOriginSends(m, sends, now);
     await this.enrollments.addMembers(m, members, now);
     const changes = await this.customers.setAttributes(m, updates, now);
     await this.enrollments.saveMoves(m, moves, now);
@@ -496,7 +495,9 @@ export class DripEngine implements OnModuleDestroy {
       });
     }
     const after = await this.events.recordIn(m, raised, { onlyIfListened: true });
-    // Last: the drip's counter rows are shared by every batch and event of the drip, so lock them late.
+    // Last: the sends' report counters (one row per cell and state, updated by the send trigger) and the
+    // drip's counters are shared by every batch, event and delivery claim of the drip, so lock them late.
+    const { outbox } = await this.ledger.writeOriginSends(m, sends, now);
     await this.enrollments.addCounters(m, dripId, deltas);
     return { outbox, after, advanced: rows.length };
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ATTRIBUTE_CHANGED, Clock, codeKey, RuleAction, systemClock } from '@closeloop/core';
-import { CustomerService } from '@closeloop/audience';
+import { CustomerService, mapCustomer } from '@closeloop/audience';
 import { DispatcherService, SendLedgerRepository } from '@closeloop/delivery';
 import { TemplateService } from '@closeloop/messaging';
 import { DataSource, EntityManager } from 'typeorm';
@@ -38,20 +38,8 @@ interface FiringRow {
   is_control: boolean | null;
 }
 
-interface CustomerRow {
-  id: string;
-  external_id: string;
-  email: string | null;
-  phone: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  locale: string | null;
-  time_zone: string | null;
-  country: string | null;
-  lifecycle_stage: string;
-  attributes: Record<string, unknown>;
-  erased: boolean;
-}
+/** A customer as the actions need it: the row `mapCustomer` reads, and whether it was erased. */
+type CustomerRow = Parameters<typeof mapCustomer>[0] & { erased: boolean };
 
 /**
  * Runs a rule firing's actions (the `act` job; BullMQ may run it more than once). Database actions
@@ -151,9 +139,7 @@ export class RuleActions {
     const firing = rows[0];
     if (!firing || firing.state !== 'pending') return null;
     const [customer]: CustomerRow[] = await m.query(
-      `SELECT id, external_id, email, phone, first_name, last_name, locale, time_zone, country, lifecycle_stage,
-              attributes, erased_at IS NOT NULL AS erased
-         FROM customer WHERE id = $1`,
+      `SELECT c.*, c.erased_at IS NOT NULL AS erased FROM customer c WHERE c.id = $1`,
       [firing.customer_id],
     );
     const now = this.clock.now();
@@ -344,18 +330,7 @@ export class RuleActions {
             properties: event.properties,
           }
         : null,
-      customer: {
-        externalId: customer.external_id,
-        email: customer.email,
-        phone: customer.phone,
-        firstName: customer.first_name,
-        lastName: customer.last_name,
-        locale: customer.locale,
-        timeZone: customer.time_zone,
-        country: customer.country,
-        lifecycleStage: customer.lifecycle_stage,
-        attributes: customer.attributes,
-      },
+      customer: (({ id: _id, erasedAt: _erased, ...view }) => view)(mapCustomer(customer)),
       // Post an event back with "cause": firing.id and it counts one level deeper (loops stop at RULE_MAX_DEPTH).
       cause: firing.id,
       holdout: ruleHoldoutCode(firing.rule_code) === firing.cell_code,

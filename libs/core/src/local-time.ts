@@ -49,6 +49,26 @@ export function zoneFormatter(timeZone: string | null, fallbackZone = 'UTC'): In
  * date and time of day read off with getUTC*). Milliseconds carry over: no zone offset has any.
  */
 export function wallClock(t: number, formatter: Intl.DateTimeFormat): number {
+  // Intl is slow (a drip batch asks for the same few minutes thousands of times): the offset of each
+  // minute is kept, when it is the same at both ends of the minute (a transition inside it is read exactly).
+  const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  let offsets = OFFSETS.get(formatter);
+  if (!offsets) OFFSETS.set(formatter, (offsets = new Map()));
+  let offset = offsets.get(minute);
+  if (offset === undefined) {
+    const last = minute + MINUTE_MS - 1;
+    const first = readWallClock(minute, formatter) - minute;
+    offset = readWallClock(last, formatter) - last === first ? first : null;
+    if (offsets.size >= MAX_KEPT_MINUTES) offsets.clear();
+    offsets.set(minute, offset);
+  }
+  return offset === null ? readWallClock(t, formatter) : t + offset;
+}
+
+const OFFSETS = new WeakMap<Intl.DateTimeFormat, Map<number, number | null>>();
+const MAX_KEPT_MINUTES = 20_000;
+
+function readWallClock(t: number, formatter: Intl.DateTimeFormat): number {
   const parts: Record<string, number> = {};
   for (const { type, value } of formatter.formatToParts(t)) parts[type] = Number(value);
   const seconds = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
