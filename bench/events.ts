@@ -1,9 +1,9 @@
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { AUTOMATION_QUEUE, AutomationJob } from '@closeloop/automation';
-import { BenchContext, freePort, Scenario, startBenchApi, stopApp, waitHealthy } from './harness';
+import { BenchContext, freePort, Scenario, startBareServer, startBenchApi, stopApp, waitHealthy } from './harness';
 import { cpuMeter, formatCpu, memoryMb } from './send-email';
 
 const CUSTOMERS = 10_000;
@@ -45,12 +45,7 @@ http
   .listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-function startBare(port: number): ChildProcess {
-  return spawn(process.execPath, ['-e', BARE_SERVER], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const startBare = (port: number): ChildProcess => startBareServer(BARE_SERVER, port);
 
 /**
  * The bodies requests cycle over: each customer twice, once on a sale page (the rule fires) and once

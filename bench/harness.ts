@@ -48,6 +48,14 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>): Ch
   });
 }
 
+/** A baseline server (its source, run with `node -e`) in its own process, listening on PORT. */
+export function startBareServer(source: string, port: number): ChildProcess {
+  return spawn(process.execPath, ['-e', source], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
 export function cli(args: string[], env: Record<string, string>): string {
   return execFileSync(process.execPath, [join(DIST, 'apps', 'cli', 'src', 'main.js'), ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },

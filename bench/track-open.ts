@@ -1,8 +1,17 @@
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { signTrackingToken } from '@closeloop/core';
-import { BenchContext, freePort, Scenario, startApp, startBenchApi, stopApp, waitHealthy } from './harness';
+import {
+  BenchContext,
+  freePort,
+  Scenario,
+  startApp,
+  startBareServer,
+  startBenchApi,
+  stopApp,
+  waitHealthy,
+} from './harness';
 import { cpuMeter, formatCpu, memoryMb } from './send-email';
 
 const SENDS = Number(process.env.BENCH_SENDS ?? 50_000);
@@ -43,12 +52,7 @@ http
   .listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
-function startBare(port: number): ChildProcess {
-  return spawn(process.execPath, ['-e', BARE_SERVER], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const startBare = (port: number): ChildProcess => startBareServer(BARE_SERVER, port);
 
 /** Response headers that say something about the answer (not Date, Connection, Keep-Alive). */
 async function pixelHeaders(base: string): Promise<string> {
