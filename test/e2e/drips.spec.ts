@@ -1,5 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { DispatcherService } from '@closeloop/delivery';
 import { EventBuffer } from '@closeloop/tracking';
 import { SmtpSink } from '../../apps/peers/src/smtp-sink';
 import { anActiveDrip, anEmailTemplate, readMessage, someCustomers, until } from '../support/automation-fixtures';
@@ -626,5 +627,25 @@ describe('drips', () => {
     expect(archived.state).toBe('archived');
     await m().post(`/v1/drips/${drip.id}/activate`).expect(409);
     await m().patch(`/v1/drips/${drip.id}`, { name: 'x' }).expect(409);
+  });
+
+  it('is paused when the complaint guard pauses one of its programs', async () => {
+    const t = await anEmailTemplate(m(), 'Guarded');
+    const drip = await anActiveDrip(m(), {
+      trigger: { type: 'event', event: `g-${uniqueCode('g').toLowerCase()}` },
+      steps: [{ id: 's', type: 'send', template: t }],
+    });
+    // What tracking does at a 0.3% complaint rate (DeliveryEventsService.watchComplaints).
+    const paused = await api.app
+      .get(DispatcherService)
+      .pauseProgram(drip.programs[0].id, 'complaint rate 0.40% (3 of 750)');
+    expect(paused).toBe(true);
+    const view = (await m().get(`/v1/drips/${drip.id}`).expect(200)).body;
+    expect(view.state).toBe('paused');
+    const audit = (await api.as('admin').get(`/v1/audit?entityType=drip&entity=${drip.id}`).expect(200)).body.items;
+    expect(audit.map((a: { action: string; actor: { name: string } }) => [a.action, a.actor.name])).toContainEqual([
+      'drip.pause',
+      `automation: program ${drip.programs[0].code} was paused (delivery: complaint rate 0.40% (3 of 750))`,
+    ]);
   });
 });
