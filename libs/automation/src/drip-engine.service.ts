@@ -23,7 +23,14 @@ import { APP_CONFIG } from '@closeloop/persistence';
 import { DataSource, EntityManager } from 'typeorm';
 import { AUTOMATION_CLOCK } from './automation-clock';
 import { DripCatalog, MeasuredCell, RunnableVersion } from './drip-catalog';
-import { addCount, CounterDeltas, DueEnrollment, EnrollmentMove, EnrollmentRepository } from './enrollment.repository';
+import {
+  addCount,
+  countExit,
+  CounterDeltas,
+  DueEnrollment,
+  EnrollmentMove,
+  EnrollmentRepository,
+} from './enrollment.repository';
 import { AutomationEvents, InternalEvent } from './automation-events.service';
 
 /** Where an enrollment's sends are measured: the drip's main cell, or its arm of the latest split. */
@@ -375,9 +382,7 @@ export class DripEngine implements OnModuleDestroy {
     for (const row of rows) {
       const reason = exits.get(row.id);
       if (!reason) continue;
-      addCount(deltas, '', 'exited');
-      addCount(deltas, '', `exited:${reason}`);
-      if (row.step_id) addCount(deltas, row.step_id, `exited:${reason}`);
+      countExit(deltas, row.step_id, reason);
       moves.push({
         id: row.id,
         state: 'exited',
@@ -444,9 +449,7 @@ export class DripEngine implements OnModuleDestroy {
           exitReason: null,
         });
       } else if (end.kind === 'exited') {
-        addCount(deltas, '', 'exited');
-        addCount(deltas, '', `exited:${end.reason}`);
-        addCount(deltas, end.step, `exited:${end.reason}`);
+        countExit(deltas, end.step, end.reason);
         moves.push({
           ...base,
           state: 'exited',

@@ -54,6 +54,13 @@ export function addCount(deltas: CounterDeltas, step: string, metric: string, n 
   deltas.set(key, (deltas.get(key) ?? 0) + n);
 }
 
+/** An enrollment that ended early: counted at its drip (in all and by reason) and at the step it left from. */
+export function countExit(deltas: CounterDeltas, step: string | null, reason: string): void {
+  addCount(deltas, '', 'exited');
+  addCount(deltas, '', `exited:${reason}`);
+  if (step) addCount(deltas, step, `exited:${reason}`);
+}
+
 /**
  * Every statement on drip enrollments and what the engine asks of history while it advances them.
  * Statements take the caller's EntityManager: a batch is claimed, advanced and written back in one
@@ -245,9 +252,7 @@ export class EnrollmentRepository {
     const byDrip = new Map<string, CounterDeltas>();
     for (const r of rows) {
       const deltas = byDrip.get(r.drip_id) ?? new Map<string, number>();
-      addCount(deltas, '', 'exited');
-      addCount(deltas, '', `exited:${reason}`);
-      if (r.step_id) addCount(deltas, r.step_id, `exited:${reason}`);
+      countExit(deltas, r.step_id, reason);
       byDrip.set(r.drip_id, deltas);
     }
     for (const [dripId, deltas] of [...byDrip].sort(([a], [b]) => (a < b ? -1 : 1))) {
